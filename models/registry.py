@@ -1,0 +1,77 @@
+"""Reference-model registry: name -> how to build, train, feed and judge one Keras model.
+
+Each module of this package registers its models with `@reference_model(...)` at import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from toolkit.spec import TensorSpec, random_inputs
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    atol: float
+    rtol: float
+    reason: str  # why this output may differ more than the default allows
+
+
+@dataclass(frozen=True)
+class ReferenceModel:
+    name: str
+    api: str  # "sequential" | "functional" | "subclassed"
+    summary: str
+    build: Callable  # () -> keras.Model, built and ready to call
+    training_data: Callable  # (seed) -> (inputs by name, targets by output name)
+    losses: dict  # output name -> keras loss identifier
+    input_specs: tuple[TensorSpec, ...] | None = None  # needed only for subclassed models
+    train_steps: int = 60
+    learning_rate: float = 1e-2
+    batch_size: int = 32
+    classifier_outputs: tuple[str, ...] = ()  # outputs judged by top-1 agreement too
+    # Per output name ("" = every output): looser float32 bound, with its reason.
+    tolerances: dict[str, Tolerance] = field(default_factory=dict)
+    # (target, quantization) -> reason: exports or parity runs that fail, as strict xfails.
+    expected_failures: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Custom sample inputs (batch, seed) -> feeds; default: seeded N(0, 1) from the specs.
+    sample_inputs_fn: Callable | None = None
+
+    def sample_inputs(self, specs, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
+        if self.sample_inputs_fn is not None:
+            return self.sample_inputs_fn(batch, seed)
+        return random_inputs(specs, batch, seed)
+
+
+REFERENCE_MODELS: dict[str, ReferenceModel] = {}
+
+
+def reference_model(**fields):
+    """Decorator for a builder function: registers a ReferenceModel named after `fields['name']`."""
+
+    def register(build):
+        entry = ReferenceModel(build=build, **fields)
+        if entry.name in REFERENCE_MODELS:
+            raise ValueError(f"reference model '{entry.name}' is registered twice")
+        REFERENCE_MODELS[entry.name] = entry
+        return build
+
+    return register
+
+
+def teacher_classification(seed: int, n: int, features: int, classes: int, name: str = "inputs"):
+    """Inputs and labels from a fixed random linear teacher: learnable, deterministic, no download."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features)).astype("float32")
+    teacher = rng.standard_normal((features, classes)).astype("float32")
+    return {name: x}, np.argmax(x @ teacher, axis=1).astype("int32")
+
+
+def teacher_regression(seed: int, n: int, features: int, outputs: int = 1, name: str = "inputs"):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features)).astype("float32")
+    teacher = rng.standard_normal((features, outputs)).astype("float32") / np.sqrt(features)
+    return {name: x}, np.maximum(x @ teacher, 0.0).astype("float32")

@@ -1,0 +1,47 @@
+"""The library API: the only functions the CLI calls. Heavy imports happen inside them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toolkit.tf_env import import_tf
+
+DEFAULT_OUT = Path("artifacts")
+
+
+def list_models() -> list[dict]:
+    """One row per reference model: name, API, summary, input and output specs, parameter count."""
+    import_tf()
+    from models import REFERENCE_MODELS
+    from toolkit.loading import resolve_model
+
+    rows = []
+    for name, entry in REFERENCE_MODELS.items():
+        loaded = resolve_model(name)
+        rows.append({
+            "name": name,
+            "api": entry.api,
+            "summary": entry.summary,
+            "inputs": [s.to_json() for s in loaded.signature.inputs],
+            "outputs": [s.to_json() for s in loaded.signature.outputs],
+            "parameters": int(loaded.model.count_params()),
+        })
+    return rows
+
+
+def load(model: str, custom_objects=None, unsafe: bool = False):
+    """Resolve a reference name or .keras path into a LoadedModel."""
+    import_tf()
+    from toolkit.loading import resolve_model
+
+    return resolve_model(model, custom_objects, unsafe)
+
+
+def export(model: str, target="saved_model", quantize=None, out_dir: Path = DEFAULT_OUT, *,
+           custom_objects=None, unsafe=False, force=False, options=None, on_start=None):
+    """Export `model` to each target (and quantization); returns one ExportResult per artifact."""
+    from toolkit.exporting import export_model, plan_exports, resolve_targets
+
+    pairs = plan_exports(resolve_targets(target), quantize)  # validate before loading anything
+    loaded = load(model, custom_objects, unsafe)
+    return export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start)

@@ -1,0 +1,111 @@
+"""Command line: parse arguments -> one toolkit.api call -> print. Exit codes are in README.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from toolkit.errors import EXIT_EXPORT_FAILED, EXIT_OK, EXIT_USAGE, ToolkitError
+
+TARGET_HELP = "saved_model, tflite, onnx, tfjs, a comma-separated list, or all"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line with exit code 2 (no usage dump)."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"toolkit: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _add_model_args(parser):
+    parser.add_argument("--model", required=True, help="reference model name (see `toolkit list`) or path to a .keras file")
+    parser.add_argument("--custom-objects", type=Path, metavar="FILE.py",
+                        help="Python file that registers your custom layers (keras.saving.register_keras_serializable)")
+    parser.add_argument("--unsafe", action="store_true",
+                        help="allow .keras files with Lambda layers (runs code from the file: only for files you trust)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="toolkit", description="Export Keras models, prove parity in real runtimes, benchmark them.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = commands.add_parser("list", help="table of the reference models")
+    listing.add_argument("--json", action="store_true", help="print JSON for machines")
+
+    export = commands.add_parser("export", help="export a model to one or more targets",
+                                 description="Writes OUT/<model>/<target>[-<quantization>]/ with the artifact and manifest.json.")
+    _add_model_args(export)
+    export.add_argument("--target", default="saved_model", help=TARGET_HELP + " (default saved_model)")
+    export.add_argument("--quantize", default=None,
+                        help="none, fp16, dynamic, int8 (TFLite), fp16, uint8 (TF.js), or all (default: none)")
+    export.add_argument("--out", type=Path, default=Path("artifacts"), help="output folder (default ./artifacts)")
+    export.add_argument("--force", action="store_true", help="overwrite artifacts that exist from another model or options")
+    export.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
+    export.add_argument("--calibration", type=Path, metavar="FILE.npz",
+                        help="representative inputs for int8 (keys = input names); reference models use their samples")
+
+    run = commands.add_parser("run", help="the main job: export every reference model (and later parity + bench)")
+    run.add_argument("--out", type=Path, default=Path("artifacts"))
+    run.add_argument("--reports", type=Path, default=Path("reports"))
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ToolkitError as error:
+        if args.debug:
+            raise
+        print(f"toolkit: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("toolkit: interrupted; nothing partial was left behind", file=sys.stderr)
+        return 130
+
+
+def cmd_list(args) -> int:
+    from toolkit import api, console
+
+    rows = api.list_models()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        console.print_model_table(rows)
+    return EXIT_OK
+
+
+def _export_options(args) -> dict:
+    options = {}
+    if getattr(args, "opset", None) is not None:
+        options["opset"] = args.opset
+    if getattr(args, "calibration", None) is not None:
+        options["calibration"] = str(args.calibration)
+    return options
+
+
+def cmd_export(args) -> int:
+    from toolkit import api, console
+
+    with console.progress("exporting") as on_start:
+        results = api.export(
+            args.model, args.target, args.quantize, args.out, custom_objects=args.custom_objects,
+            unsafe=args.unsafe, force=args.force, options=_export_options(args), on_start=on_start,
+        )
+    console.print_export_results(results)
+    return EXIT_OK if all(r.ok for r in results) else EXIT_EXPORT_FAILED
+
+
+def cmd_run(args) -> int:
+    from toolkit import console, pipeline
+
+    return pipeline.run_all(args.out, args.reports, console)
+
+
+COMMANDS = {"list": cmd_list, "export": cmd_export, "run": cmd_run}
+
+if __name__ == "__main__":
+    sys.exit(main())

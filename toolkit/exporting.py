@@ -1,0 +1,143 @@
+"""Plan and run exports: DIR/<model>/<target>[-<quantization>]/ with a manifest, written atomically."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.errors import ExportError, OutputLocationError, ToolkitError, UsageError
+from toolkit.files import atomic_directory, sweep_stale_temporaries
+from toolkit.manifest import build_manifest, manifest_problems, read_manifest, write_manifest
+from toolkit.registry import load_exporters
+
+
+@dataclass
+class ExportResult:
+    model: str
+    target: str
+    quantization: str
+    path: Path
+    seconds: float = 0.0
+    reused: bool = False  # an up-to-date artifact from the same source was already there
+    error: str | None = None
+    size_bytes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def artifact_dir(out_dir: Path, model: str, target: str, quantization: str) -> Path:
+    suffix = "" if quantization == "none" else f"-{quantization}"
+    return Path(out_dir) / model / f"{target}{suffix}"
+
+
+def resolve_targets(target_arg: str | list[str]) -> list[str]:
+    known = load_exporters()
+    names = target_arg.split(",") if isinstance(target_arg, str) else list(target_arg)
+    if "all" in names:
+        return list(known)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"unknown target {', '.join(unknown)}; choose from {', '.join(known)} or all")
+    return names
+
+
+def plan_exports(targets: list[str], quantize: str | None) -> list[tuple[str, str]]:
+    """(target, quantization) pairs; `quantize` None = each target's default, "all" = every mode."""
+    known = load_exporters()
+    every_mode = sorted({q for entry in known.values() for q in entry.quantizations})
+    if quantize not in (None, "all") and quantize not in every_mode:
+        raise UsageError(f"unknown quantization '{quantize}'; choose from {', '.join(every_mode)} or all")
+    pairs = []
+    for target in targets:
+        modes = known[target].quantizations
+        if quantize is None:
+            pairs.append((target, modes[0]))
+        elif quantize == "all":
+            pairs.extend((target, mode) for mode in modes)
+        elif quantize in modes:
+            pairs.append((target, quantize))
+    if not pairs:
+        raise UsageError(
+            f"--quantize {quantize} applies to none of {', '.join(targets)}; "
+            + "; ".join(f"{t}: {', '.join(known[t].quantizations)}" for t in targets)
+        )
+    return pairs
+
+
+def check_writable(out_dir: Path) -> None:
+    out_dir = Path(out_dir)
+    probe = out_dir
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputLocationError(f"cannot write to {out_dir} ({probe} is not a writable folder); pass --out to a folder you can write")
+
+
+def is_up_to_date(folder: Path, loaded, options: dict) -> bool:
+    manifest = read_manifest(folder)
+    return bool(
+        manifest
+        and manifest["source_model"]["sha256"] == loaded.source_sha256
+        and manifest.get("options") == options
+        and not manifest_problems(folder, manifest)
+    )
+
+
+def export_model(loaded, pairs, out_dir: Path, *, force=False, options=None, on_start=None) -> list[ExportResult]:
+    """Export `loaded` for every (target, quantization); failures are recorded, not raised."""
+    options = options or {}
+    check_writable(out_dir)
+    folders = {pair: artifact_dir(out_dir, loaded.name, *pair) for pair in pairs}
+    blocked = [
+        str(folder) for folder in folders.values()
+        if folder.exists() and not force and not is_up_to_date(folder, loaded, options)
+    ]
+    if blocked:
+        raise OutputLocationError(f"{', '.join(blocked)} already exists from another model or options; pass --force to overwrite")
+    sweep_stale_temporaries(Path(out_dir) / loaded.name)
+    results = []
+    for (target, quantization), folder in folders.items():
+        if on_start:
+            on_start(target, quantization)
+        results.append(_export_one(loaded, target, quantization, folder, force, options))
+    return results
+
+
+def _export_one(loaded, target, quantization, folder, force, options) -> ExportResult:
+    result = ExportResult(loaded.name, target, quantization, folder)
+    if not force and is_up_to_date(folder, loaded, options):
+        result.reused = True
+        result.size_bytes = _size(folder)
+        return result
+    entry = load_exporters()[target]
+    started = time.perf_counter()
+    try:
+        with atomic_directory(folder) as staging:
+            details = entry.export(loaded, staging, quantization, options)
+            manifest = build_manifest(
+                staging, loaded=loaded, target=target, quantization=quantization,
+                converter=entry.converter, details=details, options=options,
+            )
+            write_manifest(staging, manifest)
+    except ToolkitError as error:
+        result.error = str(error)
+    except Exception as error:  # a converter's own failure: keep going with the other targets
+        result.error = f"{target} export failed: {type(error).__name__}: {' '.join(str(error).split())[:500]}"
+    result.seconds = time.perf_counter() - started
+    if result.ok:
+        result.size_bytes = _size(folder)
+    return result
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file() and p.name != "manifest.json")
+
+
+def raise_for_failures(results: list[ExportResult]) -> None:
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise ExportError("; ".join(f"{r.target}/{r.quantization}: {r.error}" for r in failed))

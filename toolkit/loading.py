@@ -1,0 +1,117 @@
+"""Resolve `--model NAME|PATH.keras` to a loaded Keras model with its named signature."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.errors import ModelLoadError, UsageError
+from toolkit.files import sha256_file
+from toolkit.spec import ModelSignature
+
+
+@dataclass
+class LoadedModel:
+    name: str  # reference name, or the .keras file's stem
+    path: Path  # the .keras file the artifacts are made from
+    model: object  # keras.Model
+    signature: ModelSignature
+    source_sha256: str
+    reference: object = None  # models.ReferenceModel for reference models, else None
+
+
+def import_custom_objects(path: Path | None) -> None:
+    """Import a user's Python file so its @register_keras_serializable classes are known."""
+    if path is None:
+        return
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"--custom-objects file {path} does not exist; pass the .py file that defines your layers")
+    spec = importlib.util.spec_from_file_location(f"toolkit_user_objects_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # the user's code: report any failure as one line
+        raise ModelLoadError(f"importing --custom-objects {path} failed: {type(error).__name__}: {error}") from error
+
+
+def _check_keras_archive(path: Path) -> None:
+    if not path.exists():
+        raise ModelLoadError(f"model file {path} does not exist; pass a reference model name (toolkit list) or a .keras path")
+    if path.is_dir() or path.suffix != ".keras":
+        raise ModelLoadError(f"{path} is not a .keras file; save your model with model.save('model.keras')")
+    if not zipfile.is_zipfile(path):
+        raise ModelLoadError(f"{path} is not a valid .keras archive (truncated or not a zip); save the model again")
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        if "config.json" not in names:
+            raise ModelLoadError(f"{path} has no config.json, so it is not a Keras 3 .keras archive; save it again with Keras 3")
+        bad = archive.testzip()
+        if bad is not None:
+            raise ModelLoadError(f"{path} is corrupted (member {bad} fails its checksum); save the model again")
+
+
+def load_keras_file(path: Path, custom_objects: Path | None = None, unsafe: bool = False):
+    """Load a .keras file in Keras safe mode unless `unsafe`; errors say which flag fixes them."""
+    import keras
+
+    path = Path(path)
+    _check_keras_archive(path)
+    import_custom_objects(custom_objects)
+    try:
+        return keras.saving.load_model(path, safe_mode=not unsafe, compile=False)
+    except Exception as error:  # Keras raises many types; translate each into one actionable line
+        raise ModelLoadError(explain_load_failure(path, error)) from error
+
+
+def explain_load_failure(path: Path, error: Exception) -> str:
+    text = " ".join(str(error).split())
+    if "safe_mode" in text or "lambda" in text.lower() and "unsafe" in text.lower():
+        return (f"{path} contains a Lambda layer with serialized Python code, refused in safe mode; "
+                "pass --unsafe only if you trust this file")
+    if "Could not locate class" in text or "Unknown layer" in text or "could not be deserialized" in text:
+        return (f"{path} uses a custom class that is not registered ({text[:200]}); pass "
+                "--custom-objects FILE.py that defines it with @keras.saving.register_keras_serializable")
+    return f"{path} could not be loaded: {type(error).__name__}: {text[:300]}"
+
+
+def reference_names() -> list[str]:
+    from models import REFERENCE_MODELS
+
+    return sorted(REFERENCE_MODELS)
+
+
+def _unknown_model(name: str) -> UsageError:
+    close = difflib.get_close_matches(name, reference_names(), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; run `toolkit list` for the reference models"
+    return UsageError(f"'{name}' is neither a reference model nor a .keras file{hint}")
+
+
+def resolve_model(spec: str, custom_objects: Path | None = None, unsafe: bool = False) -> LoadedModel:
+    """A reference model name (trained and cached on first use) or a user's .keras path."""
+    from models import REFERENCE_MODELS
+    from toolkit.keras_model import describe_model
+
+    reference = REFERENCE_MODELS.get(spec)
+    if reference is not None:
+        from models.store import trained_model_path
+
+        path = trained_model_path(spec)
+        name = spec
+    else:
+        path = Path(spec)
+        if path.suffix != ".keras" and not path.exists():
+            raise _unknown_model(spec)
+        name = path.stem
+    model = load_keras_file(path, custom_objects, unsafe)
+    input_specs = reference.input_specs if reference is not None else None
+    try:
+        signature = describe_model(model, input_specs)
+    except ValueError as error:
+        raise ModelLoadError(str(error)) from error
+    return LoadedModel(name, path, model, signature, sha256_file(path), reference)
