@@ -1,3 +1,3 @@
 """Exporters: one module per target, each registering itself in toolkit.registry.EXPORTERS."""
 
-from exporters import saved_model  # noqa: F401  (registration)
+from exporters import onnx, saved_model, tfjs, tflite  # noqa: F401  (registration)

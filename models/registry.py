@@ -5,8 +5,8 @@ Each module of this package registers its models with `@reference_model(...)` at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from toolkit.errors import ExportError, OutputLocationError, ToolkitError, UsageError
 from toolkit.files import atomic_directory, sweep_stale_temporaries
+from toolkit.golden import write_golden
 from toolkit.manifest import build_manifest, manifest_problems, read_manifest, write_manifest
 from toolkit.registry import load_exporters
 
@@ -97,7 +98,7 @@ def export_model(loaded, pairs, out_dir: Path, *, force=False, options=None, on_
         if folder.exists() and not force and not is_up_to_date(folder, loaded, options)
     ]
     if blocked:
-        raise OutputLocationError(f"{', '.join(blocked)} already exists from another model or options; pass --force to overwrite")
+        raise OutputLocationError(f"{', '.join(blocked)} already holds an artifact of a different source model or options; pass --force to overwrite")
     sweep_stale_temporaries(Path(out_dir) / loaded.name)
     results = []
     for (target, quantization), folder in folders.items():
@@ -118,6 +119,7 @@ def _export_one(loaded, target, quantization, folder, force, options) -> ExportR
     try:
         with atomic_directory(folder) as staging:
             details = entry.export(loaded, staging, quantization, options)
+            write_golden(staging, loaded)
             manifest = build_manifest(
                 staging, loaded=loaded, target=target, quantization=quantization,
                 converter=entry.converter, details=details, options=options,

@@ -7,8 +7,8 @@ parity_tests/test_coverage.py catches the one you forgot.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)

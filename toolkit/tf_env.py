@@ -18,27 +18,37 @@ def quiet_tensorflow_logs() -> None:
 
 
 @contextlib.contextmanager
-def _native_stderr_silenced():
+def native_output_silenced(fds=(2,)):
+    """Point the given file descriptors at /dev/null: hides C++ logging that Python cannot filter.
+
+    Converters (TFLite's MLIR passes, TF start-up) print straight to fd 1/2; Python
+    exceptions still propagate, so failures are reported by the caller as usual.
+    """
+    if os.environ.get("TOOLKIT_TF_VERBOSE"):
+        yield
+        return
+    sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(2)
+    saved = {fd: os.dup(fd) for fd in fds}
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 2)
+        for fd in fds:
+            os.dup2(devnull, fd)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
         os.close(devnull)
 
 
 def import_tf():
     quiet_tensorflow_logs()
-    if "tensorflow" in sys.modules or os.environ.get("TOOLKIT_TF_VERBOSE"):
+    if "tensorflow" in sys.modules:
         import tensorflow as tf
     else:
-        with _native_stderr_silenced():
-            import tensorflow as tf
-
+        with native_output_silenced():
             import keras  # noqa: F401  (its first import prints the same chatter)
+            import tensorflow as tf
     tf.get_logger().setLevel("ERROR")
     return tf

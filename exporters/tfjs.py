@@ -1,0 +1,51 @@
+"""TF.js graph model via the converter's tf_saved_model -> tfjs_graph_model route.
+
+The converter's Keras layers-model route does not accept Keras 3 models, so the
+SavedModel route is the only one; its weight quantization maps to --quantize.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from exporters.details import ExportDetails
+from exporters.via_saved_model import temporary_saved_model
+from toolkit.errors import ExportError
+from toolkit.registry import exporter
+from toolkit.tf_env import native_output_silenced
+
+# --quantize value -> tensorflowjs quantization_dtype_map (applied to every weight: "*")
+QUANTIZATION_DTYPES = {"none": None, "fp16": "float16", "uint8": "uint8"}
+
+
+@exporter("tfjs", quantizations=("none", "fp16", "uint8"), converter="tensorflowjs")
+def export_tfjs(loaded, staging: Path, quantization: str, options: dict) -> ExportDetails:
+    from tensorflowjs.converters import tf_saved_model_conversion_v2 as conversion
+
+    dtype = QUANTIZATION_DTYPES[quantization]
+    dtype_map = {dtype: "*"} if dtype else None
+    with temporary_saved_model(loaded) as saved_model:
+        try:
+            with native_output_silenced(fds=(1, 2)):
+                conversion.convert_tf_saved_model(
+                    str(saved_model), str(staging), signature_def="serving_default",
+                    saved_model_tags="serve", quantization_dtype_map=dtype_map,
+                )
+        except Exception as error:  # the converter raises ValueError for unsupported ops, others for I/O
+            raise ExportError(f"TF.js conversion failed: {' '.join(str(error).split())[:400]}") from error
+    check_tfjs(staging / "model.json", loaded)
+    return ExportDetails(main_file="model.json")
+
+
+def tensor_key(name: str) -> str:
+    """TF.js keys graph inputs by tensor name ("pixels:0"); the signature name is the part before ':'."""
+    return name.split(":")[0]
+
+
+def check_tfjs(path: Path, loaded) -> None:
+    """The graph model keeps the signature's names; running it is the tfjs-node runtime's job."""
+    signature = json.loads(path.read_text()).get("signature", {})
+    names_in, names_out = set(map(tensor_key, signature.get("inputs", {}))), set(map(tensor_key, signature.get("outputs", {})))
+    if names_in != set(loaded.signature.input_names) or names_out != set(loaded.signature.output_names):
+        raise ExportError(f"TF.js signature {sorted(names_in)} -> {sorted(names_out)} lost the model's names")

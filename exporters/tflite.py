@@ -1,0 +1,111 @@
+"""TFLite (LiteRT) through the SavedModel route, builtin ops only, with four quantization modes.
+
+Neither TF 2.19 nor ai-edge-litert ships the Flex delegate, so Select TF ops are
+never enabled: a model that needs them fails here, naming the ops, rather than
+at run time on a device.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from exporters.details import ExportDetails
+from exporters.via_saved_model import temporary_saved_model
+from toolkit.errors import ExportError, InputsError, UnsupportedOpError
+from toolkit.registry import exporter
+from toolkit.tf_env import native_output_silenced
+
+CALIBRATION_BATCHES = 32
+
+
+def representative_batches(loaded, options: dict):
+    """Calibration feeds for int8: --calibration FILE.npz, else the reference model's sample inputs."""
+    calibration = options.get("calibration")
+    if calibration:
+        from toolkit.inputs import load_inputs_file
+
+        feeds = load_inputs_file(Path(calibration), loaded.signature)
+        count = len(next(iter(feeds.values())))
+        return [{name: value[i : i + 1] for name, value in feeds.items()} for i in range(count)]
+    if loaded.reference is None:
+        raise InputsError(f"int8 quantization of {loaded.name} needs representative inputs: pass --calibration FILE.npz (keys = input names)")
+    return [loaded.reference.sample_inputs(loaded.signature.inputs, 1, seed=1000 + i) for i in range(CALIBRATION_BATCHES)]
+
+
+def _configure(converter, loaded, quantization: str, options: dict) -> None:
+    import tensorflow as tf
+
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantization == "none":
+        return
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantization == "fp16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "int8":
+        batches = representative_batches(loaded, options)
+        # The signature runner feeds by name, so the dataset yields dicts keyed by input name.
+        converter.representative_dataset = lambda: (dict(batch) for batch in batches)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        # Inputs and outputs stay float32 (quantize/dequantize at the edges) so callers need no scales.
+
+
+def unsupported_ops_message(error_text: str, target: str) -> str | None:
+    """Name the ops (and the Keras layers they come from) when the converter lacks them."""
+    ops = sorted(set(re.findall(r"'(?:tf|flex)\.(\w+)' op", error_text)))
+    if not ops and "Select TF ops" not in error_text and "not supported" not in error_text:
+        return None
+    layers = sorted(set(re.findall(r'@__inference_[^"]*?|"([A-Za-z0-9_]+)/[A-Za-z0-9_/]+@', error_text)) - {""})
+    where = f" (from Keras layer {', '.join(layers[:5])})" if layers else ""
+    listed = ", ".join(ops) if ops else "ops outside the TFLite builtin set"
+    return f"{target}: the model uses {listed}{where}, which TFLite builtins lack and no exact rewrite covers; the Flex delegate is not available"
+
+
+@exporter("tflite", quantizations=("none", "fp16", "dynamic", "int8"), converter="tensorflow")
+def export_tflite(loaded, staging: Path, quantization: str, options: dict) -> ExportDetails:
+    import tensorflow as tf
+
+    with temporary_saved_model(loaded) as saved_model:
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model), signature_keys=["serving_default"])
+        _configure(converter, loaded, quantization, options)
+        try:
+            with native_output_silenced(fds=(1, 2)):
+                flatbuffer = converter.convert()
+        except Exception as error:  # ConverterError and friends: report the ops when that is the cause
+            text = str(error)
+            message = unsupported_ops_message(text, f"tflite-{quantization}")
+            if message:
+                raise UnsupportedOpError(message) from error
+            raise ExportError(f"TFLite conversion failed: {' '.join(text.split())[:400]}") from error
+    (staging / "model.tflite").write_bytes(flatbuffer)
+    check_tflite(staging / "model.tflite", loaded)
+    return ExportDetails(main_file="model.tflite", notes=_notes(quantization))
+
+
+def _notes(quantization: str) -> list[str]:
+    if quantization == "int8":
+        return ["full-integer int8 kernels; float32 inputs and outputs (quantize/dequantize at the edges)"]
+    return []
+
+
+def check_tflite(path: Path, loaded) -> None:
+    """Load in the LiteRT interpreter and run one batch: a file that does not run is no artifact."""
+    import warnings
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    with warnings.catch_warnings():
+        # LiteRT warns on every Interpreter that tf.lite.Interpreter is deprecated; this is the new one.
+        warnings.simplefilter("ignore")
+        interpreter = Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner("serving_default")
+    names_in, names_out = set(runner.get_input_details()), set(runner.get_output_details())
+    if names_in != set(loaded.signature.input_names) or names_out != set(loaded.signature.output_names):
+        raise ExportError(f"TFLite signature {sorted(names_in)} -> {sorted(names_out)} lost the model's names")
+    from toolkit.spec import random_inputs
+
+    outputs = runner(**random_inputs(loaded.signature.inputs, 1, seed=0))
+    if not all(np.all(np.isfinite(v)) for v in outputs.values()):
+        raise ExportError("TFLite artifact produces NaN or Inf on sample inputs")
