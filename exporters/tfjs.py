@@ -21,7 +21,8 @@ QUANTIZATION_DTYPES = {"none": None, "fp16": "float16", "uint8": "uint8"}
 
 @exporter("tfjs", quantizations=("none", "fp16", "uint8"), converter="tensorflowjs")
 def export_tfjs(loaded, staging: Path, quantization: str, options: dict) -> ExportDetails:
-    from tensorflowjs.converters import tf_saved_model_conversion_v2 as conversion
+    with native_output_silenced(fds=(1, 2)):  # tensorflow_decision_forests prints a banner on import
+        from tensorflowjs.converters import tf_saved_model_conversion_v2 as conversion
 
     dtype = QUANTIZATION_DTYPES[quantization]
     dtype_map = {dtype: "*"} if dtype else None

@@ -96,7 +96,7 @@ def check_tflite(path: Path, loaded) -> None:
 
     from ai_edge_litert.interpreter import Interpreter
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), native_output_silenced():
         # LiteRT warns on every Interpreter that tf.lite.Interpreter is deprecated; this is the new one.
         warnings.simplefilter("ignore")
         interpreter = Interpreter(model_path=str(path))
