@@ -5,6 +5,7 @@ import numpy as np
 from keras import layers
 
 from models.registry import reference_model, teacher_classification
+from toolkit.compare import Tolerance
 
 
 @reference_model(
@@ -37,6 +38,11 @@ def _two_input_regression_data(seed):
     summary="seed multi-input regression: 64 and 128 features, two branches, concatenate, Dense 2 relu, Dense 1",
     training_data=_two_input_regression_data,
     losses={"prediction": "mean_squared_error"},
+    quantized_tolerances={
+        # An unbounded linear output summing 192 unnormalized inputs: int8 activations over that
+        # wide calibrated range cost up to ~0.28 absolute (outputs span about +-3).
+        "int8": Tolerance(atol=0.4, rtol=0.15, reason="int8 activations on an unbounded regression output"),
+    },
 )
 def build_multi_input_regression():
     input_a = keras.Input((64,), name="features_a")

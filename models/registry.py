@@ -10,14 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from toolkit.compare import Tolerance
 from toolkit.spec import TensorSpec, random_inputs
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    atol: float
-    rtol: float
-    reason: str  # why this output may differ more than the default allows
 
 
 @dataclass(frozen=True)
@@ -35,6 +29,8 @@ class ReferenceModel:
     classifier_outputs: tuple[str, ...] = ()  # outputs judged by top-1 agreement too
     # Per output name ("" = every output): looser float32 bound, with its reason.
     tolerances: dict[str, Tolerance] = field(default_factory=dict)
+    # Quantization mode -> bound replacing that mode's default for this model, with its reason.
+    quantized_tolerances: dict[str, Tolerance] = field(default_factory=dict)
     # (target, quantization) -> reason: exports or parity runs that fail, as strict xfails.
     expected_failures: dict[tuple[str, str], str] = field(default_factory=dict)
     # Custom sample inputs (batch, seed) -> feeds; default: seeded N(0, 1) from the specs.

@@ -118,7 +118,11 @@ def _export_one(loaded, target, quantization, folder, force, options) -> ExportR
     started = time.perf_counter()
     try:
         with atomic_directory(folder) as staging:
-            details = entry.export(loaded, staging, quantization, options)
+            from exporters.rewrites import prepare_for_target
+
+            convertible, rewrites = prepare_for_target(loaded, target)
+            details = entry.export(convertible, staging, quantization, options)
+            details.rewrites = rewrites + details.rewrites
             write_golden(staging, loaded)
             manifest = build_manifest(
                 staging, loaded=loaded, target=target, quantization=quantization,

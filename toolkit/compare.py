@@ -1,0 +1,145 @@
+"""Tolerances, per-output error statistics, and the parity verdict.
+
+Outputs are matched by name, then shape, then values (as Hugging Face optimum's
+validation does); every problem is collected, not just the first. A
+ParityResult is truthy when it passes, like Polygraphy's comparisons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Elementwise pass rule: |got - ref| <= atol + rtol * |ref|."""
+
+    atol: float
+    rtol: float
+    reason: str = ""  # required when looser than the default: why this output may differ more
+
+
+DEFAULT_FLOAT32 = Tolerance(atol=1e-4, rtol=1e-3, reason="float32 default")
+# Quantized artifacts are judged by a looser bound plus top-1 agreement for classifiers.
+QUANTIZED = {
+    # fp16 weights: ~3 significant digits per weight, errors accumulate over layers.
+    "fp16": Tolerance(atol=1e-2, rtol=1e-2, reason="fp16 weights (10-bit mantissa)"),
+    # int8 weights, float activations: weight error ~ scale/2 per weight.
+    "dynamic": Tolerance(atol=6e-2, rtol=6e-2, reason="int8 weights, dynamic-range activations"),
+    # int8 weights and activations (256 levels over each calibrated range).
+    "int8": Tolerance(atol=1.5e-1, rtol=1.5e-1, reason="int8 weights and activations"),
+    # TF.js uint8 weight quantization: 256 levels per weight tensor.
+    "uint8": Tolerance(atol=6e-2, rtol=6e-2, reason="uint8 weights"),
+}
+MIN_TOP1_AGREEMENT = 0.9  # quantized classifiers: share of samples whose argmax matches Keras
+
+
+def tolerance_for(quantization: str, output: str, overrides=None, quantized_overrides=None) -> Tolerance:
+    """Float32: per-output override ("" = every output) or the default; quantized: the model's or the mode's bound."""
+    if quantization != "none":
+        return (quantized_overrides or {}).get(quantization) or QUANTIZED[quantization]
+    overrides = overrides or {}
+    return overrides.get(output) or overrides.get("") or DEFAULT_FLOAT32
+
+
+@dataclass
+class OutputStats:
+    name: str
+    passed: bool
+    max_abs_err: float
+    max_rel_err: float
+    mean_abs_err: float
+    p99_abs_err: float
+    cosine: float
+    non_finite: bool  # NaN or Inf in the runtime's output
+    tolerance: Tolerance
+    top1_agreement: float | None = None
+    note: str = ""
+
+
+@dataclass
+class ParityResult:
+    outputs: list[OutputStats] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # name/shape problems, NaN, failed bounds
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors and all(o.passed for o in self.outputs)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def worst(self, attribute: str) -> float:
+        values = [getattr(o, attribute) for o in self.outputs if getattr(o, attribute) is not None]
+        if not values:
+            return float("nan")
+        return min(values) if attribute in ("cosine", "top1_agreement") else max(values)
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
+    norms = np.linalg.norm(a) * np.linalg.norm(b)
+    if norms == 0:
+        return 1.0 if np.array_equal(a, b) else 0.0
+    return float(np.dot(a, b) / norms)
+
+
+def top1_agreement(reference: np.ndarray, got: np.ndarray) -> float:
+    return float(np.mean(reference.argmax(axis=-1) == got.argmax(axis=-1)))
+
+
+def output_stats(name, reference, got, tolerance, classifier=False) -> OutputStats:
+    reference = np.asarray(reference, dtype=np.float64)
+    got = np.asarray(got, dtype=np.float64)
+    non_finite = not np.all(np.isfinite(got))
+    diff = np.abs(got - reference)
+    rel = diff / np.maximum(np.abs(reference), 1e-12)
+    within = diff <= tolerance.atol + tolerance.rtol * np.abs(reference)
+    return OutputStats(
+        name=name,
+        passed=bool(np.all(within)) and not non_finite,
+        max_abs_err=float(np.nanmax(diff)) if diff.size else 0.0,
+        max_rel_err=float(np.nanmax(rel)) if rel.size else 0.0,
+        mean_abs_err=float(np.nanmean(diff)) if diff.size else 0.0,
+        p99_abs_err=float(np.nanpercentile(diff, 99)) if diff.size else 0.0,
+        cosine=_cosine(np.nan_to_num(got), reference),
+        non_finite=non_finite,
+        tolerance=tolerance,
+        top1_agreement=top1_agreement(reference, got) if classifier else None,
+    )
+
+
+def compare_outputs(reference: dict, got: dict, tolerances: dict, classifiers=()) -> ParityResult:
+    """Compare by name, then shape, then value. `tolerances`: output name -> Tolerance."""
+    result = ParityResult()
+    for name in reference.keys() - got.keys():
+        result.errors.append(f"output '{name}' is missing (runtime returned {sorted(got)})")
+    for name in got.keys() - reference.keys():
+        result.errors.append(f"unexpected output '{name}' (expected {sorted(reference)})")
+    for name in [n for n in reference if n in got]:
+        ref, out = np.asarray(reference[name]), np.asarray(got[name])
+        if ref.shape != out.shape:
+            result.errors.append(f"output '{name}' has shape {out.shape}, expected {ref.shape}")
+            continue
+        stats = output_stats(name, ref, out, tolerances[name], classifier=name in classifiers)
+        result.outputs.append(stats)
+        if stats.non_finite:
+            result.errors.append(f"output '{name}' contains NaN or Inf")
+        elif not stats.passed:
+            t = stats.tolerance
+            result.errors.append(
+                f"output '{name}' max abs error {stats.max_abs_err:.3g} exceeds atol {t.atol:g} + rtol {t.rtol:g}*|ref|"
+            )
+    return result
+
+
+def judge_top1(result: ParityResult, agreement: dict[str, float], minimum: float = MIN_TOP1_AGREEMENT) -> None:
+    """Quantized classifiers: record top-1 agreement on a sample set and fail below `minimum`."""
+    for stats in result.outputs:
+        if stats.name in agreement:
+            stats.top1_agreement = agreement[stats.name]
+            if agreement[stats.name] < minimum:
+                stats.passed = False
+                result.errors.append(f"output '{stats.name}' top-1 agreement {agreement[stats.name]:.2f} < {minimum}")

@@ -1,0 +1,179 @@
+"""TF.js in Node.js (backends cpu and wasm) through one long-lived `node tfjs_server.js` process.
+
+Starting Node and importing TF.js costs about a second, so every TfjsNodeRuntime in
+this Python process shares one server (started lazily), each loading its model under
+its own id. Requests are one JSON line each way; see node/tfjs_server.js.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import queue
+import shutil
+import subprocess
+import threading
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
+from toolkit.errors import ExportError, InputsError, RuntimeUnavailableError
+
+NODE_DIR = Path(__file__).parent / "node"
+SERVER_SCRIPT = NODE_DIR / "tfjs_server.js"
+DEFAULT_TIMEOUT_S = 60.0
+BACKENDS = ("cpu", "wasm")
+SETUP_HINT = "run `make setup` (or `npm ci` in toolkit/runtimes/node)"
+# TF.js tensors are float32, int32 or bool; other integer inputs travel as int32.
+WIRE_DTYPES = {"float32": "float32", "int32": "int32", "bool": "bool"}
+
+# The `kind` of a server error -> the typed error raised here.
+ERROR_TYPES = {"inputs": InputsError, "load": ExportError, "execute": ExportError}
+
+
+def encode_tensor(array: np.ndarray) -> dict:
+    """numpy -> {dtype, shape, data: base64 of little-endian bytes}."""
+    array = np.asarray(array)
+    dtype = WIRE_DTYPES.get(array.dtype.name)
+    if dtype is None:
+        if not np.issubdtype(array.dtype, np.integer):
+            raise InputsError(f"tfjs-node: dtype {array.dtype} has no TF.js equivalent; pass float32, int32 or bool")
+        dtype = "int32"
+    data = np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<"))
+    return {"dtype": dtype, "shape": list(array.shape), "data": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def decode_tensor(tensor: dict) -> np.ndarray:
+    dtype = np.dtype(tensor["dtype"]).newbyteorder("<") if tensor["dtype"] != "bool" else np.dtype(bool)
+    values = np.frombuffer(base64.b64decode(tensor["data"]), dtype=dtype)
+    return values.astype(dtype.newbyteorder("=")).reshape(tensor["shape"])
+
+
+class TfjsServer:
+    """The Node process: started on first use, killed on timeout or crash, restarted on the next request."""
+
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S):
+        self.timeout_s = timeout_s
+        self.process: subprocess.Popen | None = None
+        self.generation = 0  # bumped at every start, so runtimes know to load their model again
+        self._lines: queue.Queue = queue.Queue()
+        self._stderr: deque = deque(maxlen=20)
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()  # one request in flight: the protocol is strictly request/response
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def request(self, command: str, timeout_s: float | None = None, **fields) -> dict:
+        """Send one command and wait for its response; raises a ToolkitError on any failure."""
+        with self._lock:
+            if self.process is None:
+                self._start()
+            elif self.process.poll() is not None:
+                self._fail(f"the tfjs-node server had exited ({self._exit_reason()})")
+            response = self._exchange({"cmd": command, "seq": next(self._seq), **fields}, timeout_s or self.timeout_s)
+        if "error" in response:
+            error_type = ERROR_TYPES.get(response.get("kind"), RuntimeUnavailableError)
+            raise error_type(f"tfjs-node: {response['error']}")
+        return response
+
+    def stop(self) -> None:
+        with self._lock:
+            self._kill()
+
+    # --- process management -------------------------------------------------------
+    def _start(self) -> None:
+        check_node_setup()
+        self._lines = queue.Queue()
+        self._stderr.clear()
+        try:
+            self.process = subprocess.Popen(
+                [shutil.which("node"), str(SERVER_SCRIPT)], cwd=NODE_DIR, text=True, encoding="utf-8",
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1,
+            )
+        except OSError as error:
+            raise RuntimeUnavailableError(f"tfjs-node: cannot start node ({error}); install Node.js 18+ and {SETUP_HINT}") from error
+        self.generation += 1
+        # Reader threads: stdout lines go to a queue (so reads can time out), stderr to a short tail for messages.
+        threading.Thread(target=_pump, args=(self.process.stdout, self._lines.put, True), daemon=True).start()
+        threading.Thread(target=_pump, args=(self.process.stderr, self._stderr.append, False), daemon=True).start()
+
+    def _exchange(self, message: dict, timeout_s: float) -> dict:
+        try:
+            self.process.stdin.write(json.dumps(message) + "\n")
+            self.process.stdin.flush()
+        except OSError:  # BrokenPipeError: it died since the poll above
+            self._fail(f"the tfjs-node server exited ({self._exit_reason()})")
+        try:
+            line = self._lines.get(timeout=timeout_s)
+        except queue.Empty:
+            self._fail(f"the tfjs-node server did not answer '{message['cmd']}' within {timeout_s:g} s; it was killed")
+        if line is None:
+            self._fail(f"the tfjs-node server exited during '{message['cmd']}' ({self._exit_reason()})")
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError:
+            self._fail(f"the tfjs-node server wrote a line that is not JSON: {line[:200]!r}")
+
+    def _fail(self, message: str):
+        """Kill the process (the next request starts a new one) and raise one clear error."""
+        tail = " | ".join(line.strip() for line in list(self._stderr)[-3:] if line.strip())
+        self._kill()
+        detail = f"; its stderr ended with: {tail[:400]}" if tail else ""
+        raise RuntimeUnavailableError(f"tfjs-node: {message}{detail}; it restarts on the next request")
+
+    def _exit_reason(self) -> str:
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # stdout closed but the process lingers
+            return "stdout closed"
+        return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+
+    def _kill(self) -> None:
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+                try:
+                    stream.close()
+                except OSError:  # a broken pipe on a dead process: nothing left to flush
+                    pass
+            self.process = None
+
+
+def _pump(stream, sink, mark_end: bool) -> None:
+    """Copy lines from `stream` to `sink` until EOF; with `mark_end`, then send None (the process ended)."""
+    try:
+        for line in stream:
+            sink(line)
+    except (OSError, ValueError):  # the stream was closed under us by _kill
+        pass
+    if mark_end:
+        sink(None)
+
+
+def check_node_setup() -> None:
+    """Node on PATH and the npm packages installed, or an error saying how to get them."""
+    if shutil.which("node") is None:
+        raise RuntimeUnavailableError(f"tfjs-node: `node` is not on PATH; install Node.js 18+ and {SETUP_HINT}")
+    for package in ("@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"):
+        if not (NODE_DIR / "node_modules" / package / "package.json").is_file():
+            raise RuntimeUnavailableError(f"tfjs-node: {package} is not installed in {NODE_DIR}; {SETUP_HINT}")
+
+
+_SERVER: TfjsServer | None = None
+_SERVER_LOCK = threading.Lock()
+
+
+def shared_server() -> TfjsServer:
+    """The one Node process of this Python process; the timeout comes from $TOOLKIT_TFJS_TIMEOUT_S if set."""
+    global _SERVER
+    with _SERVER_LOCK:
+        if _SERVER is None:
+            _SERVER = TfjsServer(float(os.environ.get("TOOLKIT_TFJS_TIMEOUT_S", DEFAULT_TIMEOUT_S)))
+        return _SERVER
