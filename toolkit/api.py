@@ -45,3 +45,19 @@ def export(model: str, target="saved_model", quantize=None, out_dir: Path = DEFA
     pairs = plan_exports(resolve_targets(target), quantize)  # validate before loading anything
     loaded = load(model, custom_objects, unsafe)
     return export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start)
+
+
+def check_parity(model: str, target="all", quantize="all", runtime=None, out_dir: Path = DEFAULT_OUT, *,
+                 inputs=None, custom_objects=None, unsafe=False, on_start=None):
+    """Export what is missing, then run every applicable runtime; returns ParityRow objects."""
+    from toolkit.exporting import export_model, plan_exports, resolve_targets
+    from toolkit.inputs import load_inputs_file
+    from toolkit.parity import check_parity as run_parity
+    from toolkit.parity import runtime_variants
+
+    pairs = plan_exports(resolve_targets(target), quantize)
+    variants = runtime_variants(runtime)
+    loaded = load(model, custom_objects, unsafe)
+    feeds = load_inputs_file(Path(inputs), loaded.signature) if inputs else None
+    exports = export_model(loaded, pairs, Path(out_dir), on_start=on_start)
+    return run_parity(loaded, exports, variants, inputs=feeds)

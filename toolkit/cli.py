@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from toolkit.errors import EXIT_EXPORT_FAILED, EXIT_OK, EXIT_USAGE, ToolkitError
+from toolkit.errors import EXIT_EXPORT_FAILED, EXIT_OK, EXIT_PARITY_FAILED, EXIT_USAGE, ToolkitError
 
 TARGET_HELP = "saved_model, tflite, onnx, tfjs, a comma-separated list, or all"
 
@@ -46,6 +46,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
     export.add_argument("--calibration", type=Path, metavar="FILE.npz",
                         help="representative inputs for int8 (keys = input names); reference models use their samples")
+
+    parity = commands.add_parser(
+        "parity", help="prove exported artifacts match Keras in their runtimes",
+        description="Exports what is missing, runs every applicable runtime, prints the matrix. "
+        "Exit 0 if all pass, 1 if any parity check fails, 2 for usage or input errors.")
+    _add_model_args(parity)
+    parity.add_argument("--target", default="all", help=TARGET_HELP + " (default all)")
+    parity.add_argument("--quantize", default="all", help="quantization modes to check (default all)")
+    parity.add_argument("--runtime", default=None,
+                        help="comma-separated runtimes (tf_savedmodel, litert, onnxruntime, tfjs-node, tfjs-browser, "
+                        "ort-web, or labels like tfjs-node-wasm); default: every applicable one")
+    parity.add_argument("--inputs", type=Path, metavar="FILE.npz", help="inputs to compare on (keys = input names)")
+    parity.add_argument("--out", type=Path, default=Path("artifacts"), help="artifact folder (default ./artifacts)")
+    parity.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
+    parity.add_argument("--markdown", type=Path, metavar="FILE", help="write the matrix as Markdown")
 
     run = commands.add_parser("run", help="the main job: export every reference model (and later parity + bench)")
     run.add_argument("--out", type=Path, default=Path("artifacts"))
@@ -99,13 +114,29 @@ def cmd_export(args) -> int:
     return EXIT_OK if all(r.ok for r in results) else EXIT_EXPORT_FAILED
 
 
+def cmd_parity(args) -> int:
+    from toolkit import api, console, parity_report
+
+    with console.progress("exporting") as on_start:
+        rows = api.check_parity(
+            args.model, args.target, args.quantize, args.runtime, args.out, inputs=args.inputs,
+            custom_objects=args.custom_objects, unsafe=args.unsafe, on_start=on_start,
+        )
+    parity_report.print_table(rows, console.stdout)
+    if args.json:
+        parity_report.write_json(rows, args.json)
+    if args.markdown:
+        parity_report.write_markdown(rows, args.markdown)
+    return EXIT_PARITY_FAILED if parity_report.unexpected_failures(rows) else EXIT_OK
+
+
 def cmd_run(args) -> int:
     from toolkit import console, pipeline
 
     return pipeline.run_all(args.out, args.reports, console)
 
 
-COMMANDS = {"list": cmd_list, "export": cmd_export, "run": cmd_run}
+COMMANDS = {"list": cmd_list, "export": cmd_export, "parity": cmd_parity, "run": cmd_run}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 
 from rich.console import Console
 from rich.table import Table
 
-stdout = Console(highlight=False)
+# Piped output (CI logs, `| tee`) gets a wide console so matrices are not squeezed to 80 columns.
+stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 stderr = Console(stderr=True, highlight=False)
 
 

@@ -27,7 +27,9 @@ class LiteRTRuntime(Runtime):
             self._interpreter = Interpreter(
                 model_path=str(self.main_file), num_threads=self.threads or os.cpu_count() or 1, experimental_op_resolver_type=resolver
             )
-        self._runner = self._interpreter.get_signature_runner("serving_default")
+            # XNNPACK is applied (and announces itself on stderr) at the first allocation.
+            self._interpreter.allocate_tensors()
+            self._runner = self._interpreter.get_signature_runner("serving_default")
 
     def infer_impl(self, feeds):
         # The signature runner resizes inputs and re-allocates when the batch changes; copy the

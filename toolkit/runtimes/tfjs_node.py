@@ -7,6 +7,7 @@ its own id. Requests are one JSON line each way; see node/tfjs_server.js.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import itertools
 import json
@@ -20,7 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.errors import ExportError, InputsError, RuntimeUnavailableError
+from toolkit.errors import ExportError, InputsError, RuntimeUnavailableError, UsageError
+from toolkit.registry import runtime
+from toolkit.runtimes.base import Runtime
+from toolkit.spec import check_feeds
 
 NODE_DIR = Path(__file__).parent / "node"
 SERVER_SCRIPT = NODE_DIR / "tfjs_server.js"
@@ -40,10 +44,16 @@ def encode_tensor(array: np.ndarray) -> dict:
     dtype = WIRE_DTYPES.get(array.dtype.name)
     if dtype is None:
         if not np.issubdtype(array.dtype, np.integer):
-            raise InputsError(f"tfjs-node: dtype {array.dtype} has no TF.js equivalent; pass float32, int32 or bool")
+            raise InputsError(
+                f"tfjs-node: dtype {array.dtype} has no TF.js equivalent; pass float32, int32 or bool"
+            )
         dtype = "int32"
     data = np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<"))
-    return {"dtype": dtype, "shape": list(array.shape), "data": base64.b64encode(data.tobytes()).decode("ascii")}
+    return {
+        "dtype": dtype,
+        "shape": list(array.shape),
+        "data": base64.b64encode(data.tobytes()).decode("ascii"),
+    }
 
 
 def decode_tensor(tensor: dict) -> np.ndarray:
@@ -68,6 +78,10 @@ class TfjsServer:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def request(self, command: str, timeout_s: float | None = None, **fields) -> dict:
         """Send one command and wait for its response; raises a ToolkitError on any failure."""
         with self._lock:
@@ -75,7 +89,9 @@ class TfjsServer:
                 self._start()
             elif self.process.poll() is not None:
                 self._fail(f"the tfjs-node server had exited ({self._exit_reason()})")
-            response = self._exchange({"cmd": command, "seq": next(self._seq), **fields}, timeout_s or self.timeout_s)
+            response = self._exchange(
+                {"cmd": command, "seq": next(self._seq), **fields}, timeout_s or self.timeout_s
+            )
         if "error" in response:
             error_type = ERROR_TYPES.get(response.get("kind"), RuntimeUnavailableError)
             raise error_type(f"tfjs-node: {response['error']}")
@@ -92,15 +108,25 @@ class TfjsServer:
         self._stderr.clear()
         try:
             self.process = subprocess.Popen(
-                [shutil.which("node"), str(SERVER_SCRIPT)], cwd=NODE_DIR, text=True, encoding="utf-8",
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1,
+                [shutil.which("node"), str(SERVER_SCRIPT)],
+                cwd=NODE_DIR,
+                text=True,
+                encoding="utf-8",
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                bufsize=1,
             )
         except OSError as error:
-            raise RuntimeUnavailableError(f"tfjs-node: cannot start node ({error}); install Node.js 18+ and {SETUP_HINT}") from error
+            raise RuntimeUnavailableError(
+                f"tfjs-node: cannot start node ({error}); install Node.js 18+ and {SETUP_HINT}"
+            ) from error
         self.generation += 1
         # Reader threads: stdout lines go to a queue (so reads can time out), stderr to a short tail for messages.
         threading.Thread(target=_pump, args=(self.process.stdout, self._lines.put, True), daemon=True).start()
-        threading.Thread(target=_pump, args=(self.process.stderr, self._stderr.append, False), daemon=True).start()
+        threading.Thread(
+            target=_pump, args=(self.process.stderr, self._stderr.append, False), daemon=True
+        ).start()
 
     def _exchange(self, message: dict, timeout_s: float) -> dict:
         try:
@@ -111,7 +137,9 @@ class TfjsServer:
         try:
             line = self._lines.get(timeout=timeout_s)
         except queue.Empty:
-            self._fail(f"the tfjs-node server did not answer '{message['cmd']}' within {timeout_s:g} s; it was killed")
+            self._fail(
+                f"the tfjs-node server did not answer '{message['cmd']}' within {timeout_s:g} s; it was killed"
+            )
         if line is None:
             self._fail(f"the tfjs-node server exited during '{message['cmd']}' ({self._exit_reason()})")
         try:
@@ -160,10 +188,14 @@ def _pump(stream, sink, mark_end: bool) -> None:
 def check_node_setup() -> None:
     """Node on PATH and the npm packages installed, or an error saying how to get them."""
     if shutil.which("node") is None:
-        raise RuntimeUnavailableError(f"tfjs-node: `node` is not on PATH; install Node.js 18+ and {SETUP_HINT}")
+        raise RuntimeUnavailableError(
+            f"tfjs-node: `node` is not on PATH; install Node.js 18+ and {SETUP_HINT}"
+        )
     for package in ("@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"):
         if not (NODE_DIR / "node_modules" / package / "package.json").is_file():
-            raise RuntimeUnavailableError(f"tfjs-node: {package} is not installed in {NODE_DIR}; {SETUP_HINT}")
+            raise RuntimeUnavailableError(
+                f"tfjs-node: {package} is not installed in {NODE_DIR}; {SETUP_HINT}"
+            )
 
 
 _SERVER: TfjsServer | None = None
@@ -176,4 +208,81 @@ def shared_server() -> TfjsServer:
     with _SERVER_LOCK:
         if _SERVER is None:
             _SERVER = TfjsServer(float(os.environ.get("TOOLKIT_TFJS_TIMEOUT_S", DEFAULT_TIMEOUT_S)))
+            atexit.register(_SERVER.stop)  # Node would also exit on stdin EOF; this makes it prompt
         return _SERVER
+
+
+@runtime("tfjs-node", target="tfjs")
+class TfjsNodeRuntime(Runtime):
+    """Options: backend ("cpu" default, or "wasm"), timeout_s (per request; default 60 or $TOOLKIT_TFJS_TIMEOUT_S).
+
+    `threads` may only be None or 1: the cpu backend is plain JavaScript and tfjs-backend-wasm
+    disables its threaded build under Node.js.
+    """
+
+    OPTIONS = ("backend", "timeout_s")
+    _ids = itertools.count(1)
+
+    def load_impl(self):
+        unknown = sorted(set(self.options) - set(self.OPTIONS))
+        if unknown:
+            raise UsageError(
+                f"tfjs-node: unknown option(s) {', '.join(unknown)}; known: {', '.join(self.OPTIONS)}"
+            )
+        self.backend = self.options.get("backend") or "cpu"
+        if self.backend not in BACKENDS:
+            raise UsageError(f"tfjs-node: unknown backend '{self.backend}'; choose {' or '.join(BACKENDS)}")
+        if self.threads not in (None, 1):
+            raise UsageError(
+                f"tfjs-node: TF.js runs single-threaded in Node.js; pass threads=1 or none (got {self.threads})"
+            )
+        self.timeout_s = self.options.get("timeout_s")
+        self.server = shared_server()
+        self.model_id = f"{self.artifact.parent.name}/{self.artifact.name}#{next(self._ids)}"
+        self._loaded_in = None  # the server generation holding our model
+        self._load()
+
+    def infer_impl(self, feeds):
+        reply = self._request("infer", inputs={name: encode_tensor(value) for name, value in feeds.items()})
+        return self._restore_dtypes({name: decode_tensor(t) for name, t in reply["outputs"].items()})
+
+    def time_runs(self, feeds: dict[str, np.ndarray], warmup: int = 5, runs: int = 20) -> list[float]:
+        """Latency of each of `runs` inferences in ms, measured inside Node (no pipe or base64 cost)."""
+        self.activate()
+        problems = check_feeds(self.signature.inputs, feeds)
+        if problems:
+            raise InputsError(f"{self.name}: " + "; ".join(problems))
+        inputs = {name: encode_tensor(value) for name, value in feeds.items()}
+        return self._request("time", inputs=inputs, warmup=warmup, runs=runs)["latencies_ms"]
+
+    def close_impl(self):
+        if self.server.running and self._loaded_in == self.server.generation:
+            self.server.request("close", id=self.model_id)
+        self._loaded_in = None
+
+    # --- helpers --------------------------------------------------------------
+    def _load(self) -> None:
+        self.server.request(
+            "load",
+            timeout_s=self.timeout_s,
+            id=self.model_id,
+            model_dir=str(self.main_file.parent),
+            backend=self.backend,
+            threads=self.threads,
+        )
+        self._loaded_in = self.server.generation
+
+    def _request(self, command: str, **fields) -> dict:
+        """A request for our model, loading it again first if the server restarted since we loaded it."""
+        if self._loaded_in != self.server.generation or not self.server.running:
+            self._load()
+        return self.server.request(command, timeout_s=self.timeout_s, id=self.model_id, **fields)
+
+    def _restore_dtypes(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """TF.js has no int64: give integer outputs back the dtype the Keras signature declares."""
+        declared = {spec.name: np.dtype(spec.dtype) for spec in self.signature.outputs}
+        for name, value in outputs.items():
+            want = declared.get(name)
+            if want is not None and want != value.dtype and np.issubdtype(want, np.integer):
+                outputs[name] = value.astype(want)
+        return outputs

@@ -33,6 +33,10 @@ const wasm = require('@tensorflow/tfjs-backend-wasm');
 wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
 
 const BACKENDS = new Set(['cpu', 'wasm']);
+// Activations the cpu and wasm backends implement inside fused ops (tfjs-backend-cpu applyActivation,
+// tfjs-backend-wasm FusableActivation, 4.22.0); anything else fails only when that node runs.
+const FUSABLE_ACTIVATIONS = new Set(['linear', 'relu', 'relu6', 'prelu', 'leakyrelu', 'sigmoid', 'elu']);
+const FUSED_OPS = new Set(['_FusedMatMul', '_FusedConv2D', 'FusedConv2D', 'FusedDepthwiseConv2dNative']);
 const TYPED_ARRAYS = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
 const models = new Map(); // id -> {model, backend, inputs: {name: tensorName}, outputs: {name: tensorName}}
 let wasmThreads = null; // fixed once the wasm backend has been initialized
@@ -93,6 +97,30 @@ function readArtifacts(modelDir) {
   };
 }
 
+/** Graph nodes, including those of functions (the bodies of If/While ops). */
+function* graphNodes(topology) {
+  yield* topology.node || [];
+  for (const fn of (topology.library && topology.library.function) || []) {
+    yield* fn.nodeDef || [];
+  }
+}
+
+/**
+ * Fused ops whose activation these backends lack, as "node (activation)". Checked at load because
+ * TF.js fails only when such a node runs: a model with a branch could pass on some inputs and not others.
+ */
+function unsupportedFusedActivations(topology) {
+  const found = [];
+  for (const node of graphNodes(topology)) {
+    const fused = FUSED_OPS.has(node.op) && node.attr && node.attr.fused_ops && node.attr.fused_ops.list;
+    const activation = fused && fused.s && fused.s[1] && Buffer.from(fused.s[1], 'base64').toString().toLowerCase();
+    if (activation && !FUSABLE_ACTIVATIONS.has(activation)) {
+      found.push(`${node.name} (${node.op} + ${activation})`);
+    }
+  }
+  return found;
+}
+
 /** Plain name -> graph tensor name, from the signature (or the graph's own nodes when there is none). */
 function tensorNames(signatureSide, fallbackNames) {
   const names = {};
@@ -118,6 +146,11 @@ async function load({ id, model_dir: modelDir, backend = 'cpu', threads = null }
     artifacts = readArtifacts(modelDir);
   } catch (error) {
     throw new RequestError('load', `cannot read the TF.js model in ${modelDir}: ${error.message}`);
+  }
+  const unsupported = unsupportedFusedActivations(artifacts.modelTopology || {});
+  if (unsupported.length) {
+    throw new RequestError('load', `TF.js ${backend} backend cannot run fused activation(s) in ${unsupported.join(', ')}; ` +
+      'the exporter must keep such activations as separate ops');
   }
   let model;
   try {

@@ -1,0 +1,311 @@
+"""Probe which typical user layers export to which target, and write docs/op_support.md.
+
+Each probe is a small Functional model around one layer (or activation) with
+non-trivial random weights, saved to .keras and pushed through the toolkit's
+own API: `api.export(path, "all")`, then `check_parity` in the in-process
+runtimes (and tfjs-node when it is available). The cell of each layer x target
+is ok, rewritten (how, with the worst error against Keras), or unsupported (the
+exporter's message).
+
+    .venv/bin/python benchmarks/probe_ops.py [--only NAME,...] [--out docs/op_support.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from toolkit.tf_env import import_tf  # noqa: E402
+
+SEQ = (8, 6)  # fixed sequence length x features for the recurrent and attention probes
+IMAGE = (12, 12, 3)
+VOCAB, TOKENS = 50, 10
+TARGETS = ("saved_model", "tflite", "onnx", "tfjs")
+IN_PROCESS_RUNTIMES = "tf_savedmodel,litert,onnxruntime"
+
+
+def _sequence(layer_fn, shape=SEQ):
+    import keras
+
+    inputs = keras.Input(shape, name="x")
+    return keras.Model(inputs, layer_fn(inputs), name="probe")
+
+
+def _image(layer_fn, shape=IMAGE):
+    import keras
+
+    inputs = keras.Input(shape, name="x")
+    return keras.Model(inputs, layer_fn(inputs), name="probe")
+
+
+def _activation(name):
+    import keras
+
+    def build():
+        inputs = keras.Input((16,), name="x")
+        hidden = keras.layers.Dense(16)(inputs)  # spreads the inputs over the activation's interesting range
+        return keras.Model(inputs, keras.layers.Activation(name)(hidden * 3.0), name="probe")
+
+    return build
+
+
+def _embedding_pooled():
+    import keras
+
+    inputs = keras.Input((TOKENS,), dtype="int32", name="tokens")
+    vectors = keras.layers.Embedding(VOCAB, 8)(inputs)
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling1D()(vectors), name="probe")
+
+
+def _embedding_masked_lstm():
+    import keras
+
+    inputs = keras.Input((TOKENS,), dtype="int32", name="tokens")
+    vectors = keras.layers.Embedding(VOCAB, 8, mask_zero=True)(inputs)
+    return keras.Model(inputs, keras.layers.LSTM(5)(vectors), name="probe")
+
+
+def _attention():
+    import keras
+
+    def call(x):
+        x = keras.layers.Dense(16)(x)
+        return keras.layers.MultiHeadAttention(num_heads=2, key_dim=8)(x, x)
+
+    return _sequence(call)
+
+
+def _recurrent(kind, return_sequences, bidirectional=False):
+    import keras
+
+    def build():
+        def call(x):
+            layer = getattr(keras.layers, kind)(5, return_sequences=return_sequences)
+            return keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)
+
+        return _sequence(call)
+
+    return build
+
+
+def _layers(*factories):
+    """Apply the layers keras.layers.<factory>() in order: a tiny Sequential-like chain."""
+
+    def call(x):
+        for factory in factories:
+            x = factory()(x)
+        return x
+
+    return call
+
+
+def _k(name, *args, **kwargs):
+    def factory():
+        import keras
+
+        return getattr(keras.layers, name)(*args, **kwargs)
+
+    return factory
+
+
+PROBES: dict[str, Callable] = {
+    "MultiHeadAttention": _attention,
+    "LayerNormalization": lambda: _sequence(_layers(_k("LayerNormalization"))),
+    "BatchNormalization": lambda: _image(_layers(_k("Conv2D", 4, 3), _k("BatchNormalization"))),
+    "GroupNormalization": lambda: _image(_layers(_k("Conv2D", 8, 3), _k("GroupNormalization", groups=4))),
+    "gelu (exact)": lambda: _activation_model("gelu"),
+    "gelu (approximate)": lambda: _activation_model("gelu_approximate"),
+    "swish/silu": _activation("silu"),
+    "hard_swish": _activation("hard_swish"),
+    "mish": _activation("mish"),
+    "softplus": _activation("softplus"),
+    "elu": _activation("elu"),
+    "selu": _activation("selu"),
+    "leaky_relu": lambda: _sequence(_layers(_k("Dense", 6), _k("LeakyReLU", negative_slope=0.2))),
+    "LSTM (sequences)": _recurrent("LSTM", True),
+    "LSTM (last)": _recurrent("LSTM", False),
+    "GRU (sequences)": _recurrent("GRU", True),
+    "GRU (last)": _recurrent("GRU", False),
+    "SimpleRNN (sequences)": _recurrent("SimpleRNN", True),
+    "SimpleRNN (last)": _recurrent("SimpleRNN", False),
+    "Bidirectional LSTM (sequences)": _recurrent("LSTM", True, bidirectional=True),
+    "Bidirectional GRU (last)": _recurrent("GRU", False, bidirectional=True),
+    "Bidirectional SimpleRNN (last)": _recurrent("SimpleRNN", False, bidirectional=True),
+    "Embedding(mask_zero) + LSTM": _embedding_masked_lstm,
+    "Conv1D": lambda: _sequence(_layers(_k("Conv1D", 4, 3, padding="same"))),
+    "Conv1D (causal, dilated)": lambda: _sequence(_layers(_k("Conv1D", 4, 3, padding="causal", dilation_rate=2))),
+    "Conv2D": lambda: _image(_layers(_k("Conv2D", 4, 3, strides=2))),
+    "DepthwiseConv2D": lambda: _image(_layers(_k("DepthwiseConv2D", 3, depth_multiplier=2))),
+    "SeparableConv2D": lambda: _image(_layers(_k("SeparableConv2D", 4, 3, padding="same"))),
+    "Conv2DTranspose": lambda: _image(_layers(_k("Conv2DTranspose", 4, 3, strides=2, padding="same"))),
+    "MaxPooling2D / AveragePooling2D": lambda: _image(_layers(_k("MaxPooling2D"), _k("AveragePooling2D"))),
+    "GlobalAveragePooling2D / GlobalMaxPooling2D": lambda: _image(
+        lambda x: _concat(_k("GlobalAveragePooling2D")()(x), _k("GlobalMaxPooling2D")()(x))
+    ),
+    "MaxPooling1D / AveragePooling1D": lambda: _sequence(_layers(_k("MaxPooling1D"), _k("AveragePooling1D"))),
+    "UpSampling2D (nearest)": lambda: _image(_layers(_k("UpSampling2D"))),
+    "UpSampling2D (bilinear)": lambda: _image(_layers(_k("UpSampling2D", interpolation="bilinear"))),
+    "Embedding (int32) + GlobalAveragePooling1D": _embedding_pooled,
+    "Dropout": lambda: _sequence(_layers(_k("Dense", 6), _k("Dropout", 0.5))),
+}
+
+
+def _activation_model(name):
+    import keras
+
+    inputs = keras.Input((16,), name="x")
+    hidden = keras.layers.Dense(16)(inputs) * 3.0
+    if name == "gelu_approximate":  # an op node: Activation("gelu") has no approximate option
+        return keras.Model(inputs, keras.ops.gelu(hidden, approximate=True), name="probe")
+    return keras.Model(inputs, keras.layers.Activation(name)(hidden), name="probe")
+
+
+def _concat(*tensors):
+    import keras
+
+    return keras.layers.Concatenate()(list(tensors))
+
+
+def randomize_weights(model, seed: int = 0) -> None:
+    """Non-trivial weights: constant-initialized ones (biases, gammas, BN statistics) get noise."""
+    rng = np.random.default_rng(seed)
+    for weight in model.weights:
+        value = np.asarray(weight.numpy())
+        if not np.issubdtype(value.dtype, np.floating):
+            continue
+        if "variance" in weight.path:
+            value = rng.uniform(0.5, 2.0, value.shape)
+        elif value.size and np.all(value == value.flat[0]):
+            value = value + rng.normal(0.0, 0.3, value.shape)
+        weight.assign(value.astype(weight.dtype))
+
+
+def build_probe(name: str):
+    model = PROBES[name]()
+    randomize_weights(model)
+    return model
+
+
+def probe_file_name(name: str) -> str:
+    return "probe_" + "".join(c if c.isalnum() else "_" for c in name).strip("_").lower()
+
+
+def save_probe(name: str, folder: Path) -> Path:
+    path = Path(folder) / f"{probe_file_name(name)}.keras"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        build_probe(name).save(path)
+    return path
+
+
+def _variants():
+    """The in-process runtimes, plus tfjs-node where its runtime is registered and starts."""
+    from toolkit.errors import UsageError
+    from toolkit.parity import runtime_variants
+
+    variants = list(runtime_variants(IN_PROCESS_RUNTIMES))
+    try:
+        variants += [v for v in runtime_variants("tfjs-node") if v.label == "tfjs-node-cpu"]
+    except UsageError:
+        pass
+    return variants
+
+
+def _cell(result, rows) -> dict:
+    """One table cell: status, detail and worst error of one export and its parity rows."""
+    from toolkit.manifest import read_manifest
+
+    if not result.ok:
+        return {"status": "unsupported" if "lack" in result.error or "unsupported" in result.error.lower() else "fails",
+                "detail": result.error}
+    rewrites = (read_manifest(result.path) or {}).get("rewrites", [])
+    errors = [r.max_abs_err for r in rows if r.max_abs_err is not None]
+    worst = max(errors) if errors else None
+    failed = [r for r in rows if not r.passed]
+    if failed:
+        return {"status": "parity fails", "detail": f"{failed[0].runtime}: {failed[0].error}", "max_abs_err": worst}
+    runtimes = sorted({r.runtime for r in rows})
+    status = "rewritten" if rewrites else "ok"
+    return {"status": status, "detail": "; ".join(rewrites), "max_abs_err": worst, "runtimes": runtimes}
+
+
+def probe(name: str, work: Path, variants) -> dict[str, dict]:
+    """target -> cell for one probe layer."""
+    from toolkit import api
+    from toolkit.parity import check_parity
+
+    path = save_probe(name, work / "models")
+    loaded = api.load(str(path))
+    results = api.export(str(path), "all", None, work / "artifacts", force=True)
+    rows = check_parity(loaded, results, variants)
+    cells = {}
+    for result in results:
+        mine = [r for r in rows if r.target == result.target]
+        cells[result.target] = _cell(result, mine)
+    return cells
+
+
+def _shown(cell: dict) -> str:
+    status = cell["status"]
+    error = cell.get("max_abs_err")
+    if status == "ok":
+        return "ok" + (f" ({error:.1e})" if error is not None else "")
+    if status == "rewritten":
+        return f"rewritten: {cell['detail']} (max abs err {error:.1e})"
+    return f"{status}: {cell['detail'][:300]}".replace("|", "\\|")
+
+
+def write_table(table: dict[str, dict[str, dict]], out: Path, variants, seconds: float) -> None:
+    labels = ", ".join(v.label for v in variants)
+    lines = [
+        "# Op support: typical Keras layers x export targets",
+        "",
+        "Written by `benchmarks/probe_ops.py` (do not edit by hand; rerun it). Each row is a small",
+        "Functional model around one layer, with random non-trivial weights, exported with",
+        "`toolkit.api.export(path, \"all\")` and checked with `check_parity` at batch 1 and 4",
+        f"in: {labels}. A cell is `ok` (worst abs error vs Keras), `rewritten: how` (an exact",
+        "rewrite from `exporters/rewrites.py`, recorded in the manifest's `rewrites`, and its",
+        "worst abs error), or `unsupported: message` (the export fails with UnsupportedOpError).",
+        "",
+        "| layer | " + " | ".join(TARGETS) + " |",
+        "|---|" + "---|" * len(TARGETS),
+    ]
+    for name, cells in table.items():
+        lines.append(f"| {name} | " + " | ".join(_shown(cells[t]) if t in cells else "-" for t in TARGETS) + " |")
+    lines += ["", f"Probe run took {seconds:.0f} s."]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="comma-separated probe names (default: all)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "op_support.md")
+    parser.add_argument("--work", type=Path, help="folder for probe models and artifacts (default: a temporary one)")
+    args = parser.parse_args(argv)
+    import_tf()
+    names = args.only.split(",") if args.only else list(PROBES)
+    variants = _variants()
+    started = time.perf_counter()
+    table = {}
+    with tempfile.TemporaryDirectory(prefix="probe-ops-") as temporary:
+        work = args.work or Path(temporary)
+        for name in names:
+            table[name] = probe(name, work, variants)
+            print(f"{name}: " + ", ".join(f"{t}={c['status']}" for t, c in table[name].items()), flush=True)
+    write_table(table, args.out, variants, time.perf_counter() - started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The parity matrix as a terminal table, Markdown and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from toolkit.files import atomic_file
+
+COLUMNS = ("model", "target", "quantization", "runtime", "batch", "max_abs_err", "max_rel_err",
+           "mean_abs_err", "p99_abs_err", "cosine", "top1_agreement", "verdict")
+
+
+def verdict(row) -> str:
+    if row.expected_failure:
+        return "XPASS" if row.passed else "XFAIL"
+    return "PASS" if row.passed else "FAIL"
+
+
+def unexpected_failures(rows) -> list:
+    return [row for row in rows if not row.passed and not row.expected_failure]
+
+
+def _cell(row, column) -> str:
+    if column == "verdict":
+        return verdict(row)
+    value = getattr(row, column)
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6f}" if column in ("cosine", "top1_agreement") else f"{value:.2e}"
+    return str(value)
+
+
+def markdown_table(rows) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(_cell(row, c) for c in COLUMNS) + " |" for row in rows]
+    problems = [row for row in rows if row.error]
+    if problems:
+        lines += ["", "Errors and expected failures:", ""]
+        lines += [
+            f"- {r.model} {r.target}/{r.quantization} on {r.runtime} (batch {r.batch}): {r.error}"
+            + (f" (expected: {r.expected_failure})" if r.expected_failure else "")
+            for r in problems
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(rows, path: Path, title: str = "Parity matrix") -> None:
+    passed = sum(row.passed for row in rows)
+    intro = (f"# {title}\n\n{passed}/{len(rows)} rows pass; {len(unexpected_failures(rows))} unexpected failures. "
+             "Pass rule per element: |got - ref| <= atol + rtol * |ref| (float32: atol 1e-4, rtol 1e-3; "
+             "quantized artifacts: looser bounds and top-1 agreement >= 0.9 for classifiers).\n\n")
+    with atomic_file(Path(path)) as staging:
+        staging.write_text(intro + markdown_table(rows))
+
+
+def write_json(rows, path: Path) -> None:
+    with atomic_file(Path(path)) as staging:
+        staging.write_text(json.dumps({"results": [row.to_json() for row in rows]}, indent=1) + "\n")
+
+
+TERMINAL_COLUMNS = ("runtime", "batch", "max_abs_err", "max_rel_err", "mean_abs_err", "p99_abs_err",
+                    "cosine", "top1_agreement", "verdict")
+
+
+def print_table(rows, console) -> None:
+    """Compact terminal matrix: one table per model, the artifact (target-quantization) first."""
+    from rich.table import Table
+
+    colours = {"PASS": "green", "FAIL": "red", "XFAIL": "yellow", "XPASS": "yellow"}
+    for model in dict.fromkeys(row.model for row in rows):
+        table = Table(title=f"Parity: {model}")
+        table.add_column("artifact", no_wrap=True)
+        for column in TERMINAL_COLUMNS:
+            table.add_column(column.replace("_err", "").replace("_agreement", "").replace("_", " "), no_wrap=True)
+        for row in (r for r in rows if r.model == model):
+            artifact = row.target if row.quantization == "none" else f"{row.target}-{row.quantization}"
+            cells = [_cell(row, c) for c in TERMINAL_COLUMNS]
+            cells[-1] = f"[{colours[cells[-1]]}]{cells[-1]}[/]"
+            table.add_row(artifact, *cells)
+        console.print(table)
+    for row in rows:
+        if row.error and not row.passed:
+            console.print(f"[red]{verdict(row)}[/] {row.model} {row.target}/{row.quantization} {row.runtime} b{row.batch}: {row.error}")
