@@ -104,8 +104,8 @@ class TfjsServer:
     # --- process management -------------------------------------------------------
     def _start(self) -> None:
         check_node_setup()
-        self._lines = queue.Queue()
-        self._stderr.clear()
+        # Fresh sinks, so the reader threads of a killed process cannot mix old lines into new ones.
+        self._lines, self._stderr = queue.Queue(), deque(maxlen=20)
         try:
             self.process = subprocess.Popen(
                 [shutil.which("node"), str(SERVER_SCRIPT)],
@@ -143,9 +143,12 @@ class TfjsServer:
         if line is None:
             self._fail(f"the tfjs-node server exited during '{message['cmd']}' ({self._exit_reason()})")
         try:
-            return json.loads(line)
+            response = json.loads(line)
         except json.JSONDecodeError:
             self._fail(f"the tfjs-node server wrote a line that is not JSON: {line[:200]!r}")
+        if response.get("seq") != message["seq"]:
+            self._fail(f"the tfjs-node server answered request {response.get('seq')} instead of {message['seq']}")
+        return response
 
     def _fail(self, message: str):
         """Kill the process (the next request starts a new one) and raise one clear error."""

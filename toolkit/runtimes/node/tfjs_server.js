@@ -21,9 +21,15 @@ const path = require('path');
 const readline = require('readline');
 const util = require('util');
 
-// stdout carries the protocol only: TF.js prints banners and warnings through console.*, send those to stderr.
+// stdout carries the protocol only: TF.js prints warnings through console.*, send those to stderr.
+// Drop the cpu backend's "install @tensorflow/tfjs-node" banner: it cannot be installed offline, and
+// it would crowd real warnings out of the stderr tail that Python quotes when the server dies.
+const BANNER = /install our node backend/;
 for (const method of ['log', 'info', 'warn', 'debug']) {
-  console[method] = (...args) => process.stderr.write(util.format(...args) + '\n');
+  console[method] = (...args) => {
+    const text = util.format(...args);
+    if (!BANNER.test(text)) process.stderr.write(text + '\n');
+  };
 }
 
 const tf = require('@tensorflow/tfjs');
@@ -38,8 +44,7 @@ const BACKENDS = new Set(['cpu', 'wasm']);
 const FUSABLE_ACTIVATIONS = new Set(['linear', 'relu', 'relu6', 'prelu', 'leakyrelu', 'sigmoid', 'elu']);
 const FUSED_OPS = new Set(['_FusedMatMul', '_FusedConv2D', 'FusedConv2D', 'FusedDepthwiseConv2dNative']);
 const TYPED_ARRAYS = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
-const models = new Map(); // id -> {model, backend, inputs: {name: tensorName}, outputs: {name: tensorName}}
-let wasmThreads = null; // fixed once the wasm backend has been initialized
+const models = new Map(); // id -> {model, backend, needsAsync, inputs: {name: tensorName}, outputs: {...}}
 
 /** An error whose `kind` tells the Python side which typed error to raise. */
 class RequestError extends Error {
@@ -55,16 +60,9 @@ function plainName(key) {
 }
 
 /** Switch the process-wide backend; models keep their weights on the backend they were loaded with. */
-async function useBackend(backend, threads) {
+async function useBackend(backend) {
   if (!BACKENDS.has(backend)) {
     throw new RequestError('protocol', `unknown backend '${backend}'; choose cpu or wasm`);
-  }
-  if (backend === 'wasm') {
-    // tfjs-backend-wasm disables its threaded build under Node.js (tfjs issue #3830): one thread only.
-    if (threads != null && threads !== 1) {
-      throw new RequestError('load', `the wasm backend runs single-threaded in Node.js; pass threads=1 (got ${threads})`);
-    }
-    wasmThreads = 1;
   }
   if (tf.getBackend() !== backend && !(await tf.setBackend(backend))) {
     throw new RequestError('load', `TF.js backend '${backend}' failed to initialize (see the server's stderr)`);
@@ -140,7 +138,12 @@ async function load({ id, model_dir: modelDir, backend = 'cpu', threads = null }
   if (!id || !modelDir) {
     throw new RequestError('protocol', 'load needs "id" and "model_dir"');
   }
-  await useBackend(backend, threads);
+  // The cpu backend is plain JavaScript, and tfjs-backend-wasm disables its threaded build under
+  // Node.js (tfjs issue #3830; its worker is a blob: URL that worker_threads refuses): one thread only.
+  if (threads != null && threads !== 1) {
+    throw new RequestError('load', `TF.js runs single-threaded in Node.js; pass threads=1 (got ${threads})`);
+  }
+  await useBackend(backend);
   let artifacts;
   try {
     artifacts = readArtifacts(modelDir);
@@ -163,11 +166,12 @@ async function load({ id, model_dir: modelDir, backend = 'cpu', threads = null }
   const entry = {
     model,
     backend,
+    needsAsync: false, // set on the first run that execute() refuses
     inputs: tensorNames(signature.inputs, model.inputNodes),
     outputs: tensorNames(signature.outputs, model.outputNodes),
   };
   models.set(id, entry);
-  return { inputs: Object.keys(entry.inputs), outputs: Object.keys(entry.outputs), threads: backend === 'wasm' ? wasmThreads : 1 };
+  return { inputs: Object.keys(entry.inputs), outputs: Object.keys(entry.outputs), threads: 1 };
 }
 
 function decodeTensor(name, { dtype, shape, data }) {
@@ -197,7 +201,7 @@ async function modelFor(id) {
   if (!entry) {
     throw new RequestError('protocol', `no model is loaded under id '${id}'; send "load" first`);
   }
-  await useBackend(entry.backend, entry.backend === 'wasm' ? wasmThreads : null);
+  await useBackend(entry.backend);
   return entry;
 }
 
@@ -225,12 +229,28 @@ function feedTensors(entry, inputs) {
   return feeds;
 }
 
-/** One forward pass; executeAsync always, since models with control flow (If/Switch/Merge) need it. */
+/**
+ * One forward pass. Graphs with control flow or dynamic shapes (the If/Switch/Merge of dynamic_branch)
+ * need executeAsync; TF.js rejects them in execute() before computing anything, so try the faster
+ * synchronous execute first and remember the answer per model. (executeAsync on a static graph works
+ * too, but warns on every call.)
+ */
 async function run(entry, feeds) {
   const outputNames = Object.keys(entry.outputs);
+  const tensorNamesOut = outputNames.map((name) => entry.outputs[name]);
   let result;
   try {
-    result = await entry.model.executeAsync(feeds, outputNames.map((name) => entry.outputs[name]));
+    if (!entry.needsAsync) {
+      try {
+        result = entry.model.execute(feeds, tensorNamesOut);
+      } catch (error) {
+        if (!/executeAsync/.test(error.message)) throw error;
+        entry.needsAsync = true;
+      }
+    }
+    if (entry.needsAsync) {
+      result = await entry.model.executeAsync(feeds, tensorNamesOut);
+    }
   } catch (error) {
     throw new RequestError('execute', error.message);
   }
