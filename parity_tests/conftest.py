@@ -51,7 +51,7 @@ class _Exports(dict):
         from toolkit.exporting import export_model
 
         name, target, quantization = key
-        (result,) = export_model(self.loaded_models[name], [(target, quantization)], self.root)
+        (result,) = export_model(self.loaded_models[name], [(target, quantization)], self.root, refresh=True)
         self[key] = result
         return result
 

@@ -38,13 +38,13 @@ def load(model: str, custom_objects=None, unsafe: bool = False):
 
 
 def export(model: str, target="saved_model", quantize=None, out_dir: Path = DEFAULT_OUT, *,
-           custom_objects=None, unsafe=False, force=False, options=None, on_start=None):
+           custom_objects=None, unsafe=False, force=False, refresh=False, options=None, on_start=None):
     """Export `model` to each target (and quantization); returns one ExportResult per artifact."""
     from toolkit.exporting import export_model, plan_exports, resolve_targets
 
     pairs = plan_exports(resolve_targets(target), quantize)  # validate before loading anything
     loaded = load(model, custom_objects, unsafe)
-    return export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start)
+    return export_model(loaded, pairs, Path(out_dir), force=force, refresh=refresh, options=options, on_start=on_start)
 
 
 def check_parity(model: str, target="all", quantize="all", runtime=None, out_dir: Path = DEFAULT_OUT, *,
@@ -59,5 +59,21 @@ def check_parity(model: str, target="all", quantize="all", runtime=None, out_dir
     variants = runtime_variants(runtime)
     loaded = load(model, custom_objects, unsafe)
     feeds = load_inputs_file(Path(inputs), loaded.signature) if inputs else None
-    exports = export_model(loaded, pairs, Path(out_dir), on_start=on_start)
+    exports = export_model(loaded, pairs, Path(out_dir), refresh=True, on_start=on_start)
     return run_parity(loaded, exports, variants, inputs=feeds)
+
+
+def benchmark(model: str, target="all", quantize="all", runtime=None, setting="cpu", batch="1,8",
+              out_dir: Path = DEFAULT_OUT, *, runs=None, time_budget_s=None, warmup=None,
+              custom_objects=None, unsafe=False, on_progress=None):
+    """Export what is missing, then time Keras baselines and every artifact in every runtime variant
+    of the settings (comma-separated models too); returns toolkit.bench.BenchResults (see toolkit/bench.py)."""
+    from toolkit.bench_run import BenchRequest, run_benchmarks
+
+    request = BenchRequest.parse(model, target, quantize, runtime, setting, batch, runs, time_budget_s, warmup)
+    return run_benchmarks(request, Path(out_dir), export=_export_for_bench, load=load,
+                          custom_objects=custom_objects, unsafe=unsafe, on_progress=on_progress)
+
+
+def _export_for_bench(model, target, quantize, out_dir, **kwargs):
+    return export(model, target, quantize, out_dir, refresh=True, **kwargs)  # bench manages its artifacts

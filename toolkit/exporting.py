@@ -10,7 +10,13 @@ from pathlib import Path
 from toolkit.errors import ExportError, OutputLocationError, ToolkitError, UsageError
 from toolkit.files import atomic_directory, sweep_stale_temporaries
 from toolkit.golden import write_golden
-from toolkit.manifest import build_manifest, manifest_problems, read_manifest, write_manifest
+from toolkit.manifest import (
+    build_manifest,
+    exporter_code_fingerprint,
+    manifest_problems,
+    read_manifest,
+    write_manifest,
+)
 from toolkit.registry import load_exporters
 
 
@@ -79,23 +85,30 @@ def check_writable(out_dir: Path) -> None:
 
 
 def is_up_to_date(folder: Path, loaded, options: dict) -> bool:
+    """Same source model, options and exporter code: the artifact can be reused as it is."""
     manifest = read_manifest(folder)
     return bool(
         manifest
         and manifest["source_model"]["sha256"] == loaded.source_sha256
         and manifest.get("options") == options
+        and manifest.get("exporter_code") == exporter_code_fingerprint()
         and not manifest_problems(folder, manifest)
     )
 
 
-def export_model(loaded, pairs, out_dir: Path, *, force=False, options=None, on_start=None) -> list[ExportResult]:
-    """Export `loaded` for every (target, quantization); failures are recorded, not raised."""
+def export_model(loaded, pairs, out_dir: Path, *, force=False, refresh=False, options=None, on_start=None) -> list[ExportResult]:
+    """Export `loaded` for every (target, quantization); failures are recorded, not raised.
+
+    Up-to-date artifacts (same source hash and options) are reused. Others are
+    overwritten only with `force` (user-facing `export`) or `refresh` (commands
+    that manage their own artifacts: parity, bench, demo, run).
+    """
     options = options or {}
     check_writable(out_dir)
     folders = {pair: artifact_dir(out_dir, loaded.name, *pair) for pair in pairs}
     blocked = [
         str(folder) for folder in folders.values()
-        if folder.exists() and not force and not is_up_to_date(folder, loaded, options)
+        if folder.exists() and not (force or refresh) and not is_up_to_date(folder, loaded, options)
     ]
     if blocked:
         raise OutputLocationError(f"{', '.join(blocked)} already holds an artifact of a different source model or options; pass --force to overwrite")

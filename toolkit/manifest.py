@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from importlib import metadata
 from pathlib import Path
 
 import toolkit
-from toolkit.files import sha256_file
+from toolkit.files import sha256_file, sha256_text
 
 MANIFEST_NAME = "manifest.json"
 
@@ -18,6 +19,16 @@ def package_version(distribution: str) -> str:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+@functools.lru_cache(maxsize=1)
+def exporter_code_fingerprint() -> str:
+    """Hash of the exporter sources: an artifact made by other converter code is re-exported."""
+    import exporters
+
+    sources = sorted(Path(exporters.__file__).parent.glob("*.py"))
+    sources += [Path(__file__).parent / name for name in ("exporting.py", "golden.py", "keras_model.py")]
+    return sha256_text(toolkit.__version__, *(path.read_text() for path in sources))[:16]
 
 
 def file_table(folder: Path) -> dict[str, dict]:
@@ -38,6 +49,7 @@ def build_manifest(folder: Path, *, loaded, target: str, quantization: str, conv
         "source_model": {"path": str(loaded.path), "sha256": loaded.source_sha256},
         "signature": loaded.signature.to_json(),
         "options": options,
+        "exporter_code": exporter_code_fingerprint(),
         "rewrites": details.rewrites,
         "notes": details.notes,
         "files": file_table(folder),

@@ -14,7 +14,7 @@ def run_all(out_dir: Path, reports_dir: Path, console) -> int:
     failures = 0
     for name in REFERENCE_MODELS:
         with console.progress(f"{name}: exporting") as on_start:
-            results = api.export(name, "all", "all", out_dir, on_start=on_start)
+            results = api.export(name, "all", "all", out_dir, refresh=True, on_start=on_start)
         console.print_export_results(results)
         failures += sum(not r.ok for r in results)
     console.stdout.print(f"artifacts written under {Path(out_dir).resolve()}")

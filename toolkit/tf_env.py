@@ -15,6 +15,9 @@ def quiet_tensorflow_logs() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    # tensorflowjs imports tensorflow_decision_forests, whose banner needs IPython whenever
+    # stdout is not a terminal (pytest capture, pipes): without this the import fails.
+    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
 
 
 @contextlib.contextmanager
