@@ -48,7 +48,7 @@ def export(model: str, target="saved_model", quantize=None, out_dir: Path = DEFA
 
 
 def check_parity(model: str, target="all", quantize="all", runtime=None, out_dir: Path = DEFAULT_OUT, *,
-                 inputs=None, custom_objects=None, unsafe=False, on_start=None):
+                 inputs=None, custom_objects=None, unsafe=False, options=None, on_start=None):
     """Export what is missing, then run every applicable runtime; returns ParityRow objects."""
     from toolkit.exporting import export_model, plan_exports, resolve_targets
     from toolkit.inputs import load_inputs_file
@@ -59,7 +59,7 @@ def check_parity(model: str, target="all", quantize="all", runtime=None, out_dir
     variants = runtime_variants(runtime)
     loaded = load(model, custom_objects, unsafe)
     feeds = load_inputs_file(Path(inputs), loaded.signature) if inputs else None
-    exports = export_model(loaded, pairs, Path(out_dir), refresh=True, on_start=on_start)
+    exports = export_model(loaded, pairs, Path(out_dir), refresh=True, options=options, on_start=on_start)
     return run_parity(loaded, exports, variants, inputs=feeds)
 
 

@@ -1,0 +1,115 @@
+"""A user's own .keras file with a custom layer: export to every target and prove parity, end to end."""
+
+import json
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from toolkit.cli import main
+from toolkit.errors import EXIT_OK
+
+USER_LAYERS = textwrap.dedent('''
+    import keras
+    from keras import ops
+
+
+    @keras.saving.register_keras_serializable(package="user_layers")
+    class GatedDense(keras.layers.Layer):
+        """units outputs: tanh(x W) * sigmoid(x V), a layer nobody in the toolkit wrote."""
+
+        def __init__(self, units=8, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform", name="w")
+            self.v = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform", name="v")
+
+        def call(self, x):
+            return ops.tanh(ops.matmul(x, self.w)) * ops.sigmoid(ops.matmul(x, self.v))
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+''')
+
+
+@pytest.fixture(scope="module")
+def user_model(tmp_path_factory):
+    """(path of the .keras file, path of the custom-objects file), as a user would have them."""
+    import keras
+
+    from toolkit.loading import import_custom_objects
+
+    folder = tmp_path_factory.mktemp("user")
+    layers_file = folder / "my_layers.py"
+    layers_file.write_text(USER_LAYERS)
+    import_custom_objects(layers_file)
+    gated_dense = sys.modules["toolkit_user_objects_my_layers"].GatedDense
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((12,), name="sensor")
+    x = gated_dense(16, name="gate")(inputs)
+    outputs = keras.layers.Dense(3, activation="softmax", name="label")(x)
+    model = keras.Model(inputs, outputs, name="user_model")
+    path = folder / "user_model.keras"
+    model.save(path)
+    return path, layers_file
+
+
+def test_export_all_targets(user_model, tmp_path, capsys):
+    path, layers_file = user_model
+    argv = ["export", "--model", str(path), "--custom-objects", str(layers_file), "--target", "all", "--out", str(tmp_path)]
+    assert main(argv) == EXIT_OK, capsys.readouterr()
+    produced = sorted(p.name for p in (tmp_path / "user_model").iterdir())
+    assert produced == ["onnx", "saved_model", "tfjs", "tflite"]
+    manifest = json.loads((tmp_path / "user_model" / "tflite" / "manifest.json").read_text())
+    assert manifest["signature"]["inputs"][0]["name"] == "sensor"
+    assert manifest["signature"]["outputs"][0]["name"] == "label"
+
+
+def test_parity_end_to_end_with_json(user_model, tmp_path, capsys):
+    path, layers_file = user_model
+    calibration = tmp_path / "calibration.npz"
+    np.savez(calibration, sensor=np.random.default_rng(0).standard_normal((16, 12)).astype("float32"))
+    report = tmp_path / "parity.json"
+    markdown = tmp_path / "parity.md"
+    argv = ["parity", "--model", str(path), "--custom-objects", str(layers_file), "--out", str(tmp_path / "art"),
+            "--calibration", str(calibration), "--runtime", "tf_savedmodel,litert,onnxruntime,tfjs-node",
+            "--json", str(report), "--markdown", str(markdown)]
+    code = main(argv)
+    out = capsys.readouterr().out
+    assert code == EXIT_OK, out
+    results = json.loads(report.read_text())["results"]
+    keys = {"model", "target", "quantization", "runtime", "batch", "passed", "max_abs_err", "max_rel_err",
+            "mean_abs_err", "p99_abs_err", "cosine", "top1_agreement", "error"}
+    assert all(keys <= set(r) for r in results)
+    seen = {(r["target"], r["quantization"], r["runtime"]) for r in results}
+    assert ("tflite", "int8", "litert") in seen and ("tfjs", "none", "tfjs-node-wasm") in seen
+    assert {r["batch"] for r in results} == {1, 4}
+    assert all(r["passed"] for r in results)
+    assert "| user_model | onnx | none | onnxruntime | 4 |" in markdown.read_text()
+
+
+def test_user_model_int8_without_calibration_says_how_to_fix(user_model, tmp_path, capsys):
+    path, layers_file = user_model
+    argv = ["export", "--model", str(path), "--custom-objects", str(layers_file), "--target", "tflite",
+            "--quantize", "int8", "--out", str(tmp_path)]
+    assert main(argv) != EXIT_OK
+    assert "--calibration" in capsys.readouterr().out
+    assert not (tmp_path / "user_model" / "tflite-int8").exists()
+
+
+def test_parity_with_inputs_file_and_failing_exit_code(user_model, tmp_path, capsys):
+    """--inputs feeds the comparison; a parity failure (here a NaN input) exits 1."""
+    path, layers_file = user_model
+    inputs = tmp_path / "inputs.npz"
+    feeds = np.ones((3, 12), dtype="float32")
+    np.savez(inputs, sensor=feeds)
+    base = ["parity", "--model", str(path), "--custom-objects", str(layers_file), "--out", str(tmp_path / "art"),
+            "--target", "onnx", "--runtime", "onnxruntime"]
+    assert main([*base, "--inputs", str(inputs)]) == EXIT_OK
+    assert "| 3 " in capsys.readouterr().out.replace("│", "|")
+    feeds[0, 0] = np.nan
+    np.savez(inputs, sensor=feeds)
+    assert main([*base, "--inputs", str(inputs)]) == 1
