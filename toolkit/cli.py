@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="the main job: export every reference model (and later parity + bench)")
     run.add_argument("--out", type=Path, default=Path("artifacts"))
     run.add_argument("--reports", type=Path, default=Path("reports"))
+
+    demo = commands.add_parser("demo", help="serve the browser demo (TF.js + ONNX Runtime Web) on 127.0.0.1")
+    demo.add_argument("--model", default="digits", help="model to serve (default digits: the drawing demo)")
+    demo.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0 = any free port)")
+    demo.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
+    demo.add_argument("--out", type=Path, default=Path("artifacts"), help="artifact folder; missing exports go here (default ./artifacts)")
     return parser
 
 
@@ -136,7 +142,14 @@ def cmd_run(args) -> int:
     return pipeline.run_all(args.out, args.reports, console)
 
 
-COMMANDS = {"list": cmd_list, "export": cmd_export, "parity": cmd_parity, "run": cmd_run}
+def cmd_demo(args) -> int:
+    from toolkit import demo
+
+    demo.serve_demo(args.model, args.port, open_browser=not args.no_browser, out_dir=args.out)
+    return EXIT_OK
+
+
+COMMANDS = {"list": cmd_list, "export": cmd_export, "parity": cmd_parity, "run": cmd_run, "demo": cmd_demo}
 
 if __name__ == "__main__":
     sys.exit(main())

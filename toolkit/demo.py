@@ -57,6 +57,7 @@ class StaticServer(ThreadingHTTPServer):
     """Serves web_demo/ at / plus folders mounted under URL prefixes, and generated JSON documents."""
 
     daemon_threads = True
+    request_queue_size = 64  # a page load opens many connections at once
 
     def __init__(self, port: int = 0, web_root: Path = WEB_DEMO_DIR):
         self.mounts: dict[tuple[str, ...], Path] = {(): Path(web_root).resolve()}

@@ -1,0 +1,340 @@
+"""The browser demo, its server, and the tfjs-browser / ort-web runtimes, in real headless Chromium.
+
+One demo server and one Chromium serve the whole file (session fixtures). Server tests
+speak raw HTTP so that `..` and percent-encodings reach the server unnormalised; they
+need no browser and carry no `browser` mark.
+"""
+
+from __future__ import annotations
+
+import http.client
+import math
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from toolkit.demo import StaticServer, require_web_demo, run_in_background, start_demo
+from toolkit.demo_config import FLOAT32_ATOL, FLOAT32_RTOL
+from toolkit.errors import RuntimeUnavailableError, UsageError
+from toolkit.golden import read_golden
+from toolkit.registry import load_runtimes
+from toolkit.runtimes import browser
+
+TEST_OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+PHONE = {"width": 390, "height": 844}
+
+
+def _unavailable() -> str | None:
+    try:
+        browser.require_chromium()
+        require_web_demo()
+    except RuntimeUnavailableError as error:
+        return str(error)
+    return None
+
+
+needs_browser = pytest.mark.skipif(_unavailable() is not None, reason=str(_unavailable()))
+
+
+# --- fixtures ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_url(exports, artifacts_root):
+    """The demo of the digits model on a free port, from the session's cached exports."""
+    require_web_demo()
+    for target in ("tfjs", "onnx"):
+        assert exports[("digits", target, "none")].ok, exports[("digits", target, "none")].error
+    url, shutdown = start_demo("digits", port=0, out_dir=artifacts_root)
+    yield url
+    shutdown()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    yield browser.shared_browser()
+    browser.close_shared()
+
+
+@pytest.fixture(scope="session")
+def demo_page(chromium, demo_url):
+    """The page at desktop size, loaded once; page errors are collected in page.errors_seen."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(demo_url)
+    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    page.errors_seen = errors
+    yield page
+    context.close()
+
+
+def _status(page) -> str:
+    return page.inner_text("#status")
+
+
+def _draw(page, strokes, steps=8) -> None:
+    """Draw strokes given in 0..1 pad coordinates with real mouse events."""
+    box = page.locator("#pad").bounding_box()
+    at = lambda x, y: (box["x"] + x * box["width"], box["y"] + y * box["height"])  # noqa: E731
+    for stroke in strokes:
+        page.mouse.move(*at(*stroke[0]))
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
+            for step in range(1, steps + 1):
+                page.mouse.move(*at(x0 + (x1 - x0) * step / steps, y0 + (y1 - y0) * step / steps))
+        page.mouse.up()
+
+
+def _raw_get(port: int, path: str, host: str | None = None) -> tuple[int, str]:
+    """GET `path` exactly as written (http.client does not normalise it); (status, content type)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Host": host or f"127.0.0.1:{port}"})
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader("Content-Type", "")
+    finally:
+        connection.close()
+
+
+def _port(url: str) -> int:
+    return int(url.rstrip("/").rsplit(":", 1)[1])
+
+
+# --- the page ----------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@needs_browser
+def test_page_loads_and_both_runtimes_predict(demo_page):
+    demo_page.wait_for_selector("#card-ort[data-top1]")
+    demo_page.wait_for_selector("#card-tfjs[data-top1]")
+    # The first held-out sample (a 0) is selected on load; both runtimes must call it a 0.
+    assert demo_page.get_attribute("body", "data-input") == "sample-0"
+    assert demo_page.get_attribute("#card-tfjs", "data-top1") == "0"
+    assert demo_page.get_attribute("#card-ort", "data-top1") == "0"
+    assert demo_page.locator("#card-tfjs .top3 li").count() == 3
+    assert demo_page.inner_text("#tfjs-backend") in {"active: webgl", "active: wasm", "active: cpu"}
+    assert "ms" in demo_page.inner_text("#card-ort .latency")
+    assert demo_page.errors_seen == []
+
+
+@pytest.mark.browser
+@needs_browser
+def test_parity_panel_passes(demo_page):
+    demo_page.wait_for_selector("body[data-parity]", timeout=60_000)
+    assert demo_page.get_attribute("body", "data-parity") == "pass", _status(demo_page)
+    rows = demo_page.locator("#parity-rows tr")
+    assert rows.count() == 2
+    for index in range(2):
+        cells = rows.nth(index).locator("td")
+        assert float(cells.nth(1).inner_text()) <= FLOAT32_ATOL
+        assert cells.nth(2).inner_text() == "PASS"
+
+
+@pytest.mark.browser
+@needs_browser
+def test_drawn_stroke_changes_the_prediction(demo_page):
+    demo_page.wait_for_selector("#card-ort[data-top1]")
+    before = demo_page.inner_text("#card-ort .top3")
+    _draw(demo_page, [[(0.5, 0.15), (0.5, 0.85)]])  # a one
+    demo_page.wait_for_function(
+        "(before) => document.body.dataset.input === 'drawing'"
+        " && document.querySelector('#card-ort .top3').innerText !== before",
+        arg=before,
+    )
+    demo_page.wait_for_timeout(200)  # the last animation frame's prediction
+    assert demo_page.get_attribute("#card-ort", "data-top1") == "1"
+    assert demo_page.get_attribute("#card-tfjs", "data-top1") == "1"
+
+
+@pytest.mark.browser
+@needs_browser
+def test_screenshot_with_a_drawn_digit(demo_page):
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    demo_page.click("#clear")
+    loop = [(0.5 + 0.17 * math.sin(a / 12 * math.pi), 0.3 - 0.15 * math.cos(a / 12 * math.pi)) for a in range(25)]
+    tail = [(0.66, 0.32), (0.62, 0.62), (0.55, 0.86)]
+    _draw(demo_page, [[*loop, *tail]], steps=4)  # a nine
+    demo_page.wait_for_selector("body[data-parity='pass']")
+    demo_page.wait_for_function("document.querySelector('#card-ort').dataset.top1 === '9'")
+    demo_page.screenshot(path=TEST_OUTPUT / "web_demo.png", full_page=True)
+    assert (TEST_OUTPUT / "web_demo.png").stat().st_size > 10_000
+
+
+@pytest.mark.browser
+@needs_browser
+def test_backend_switch_reruns_parity(demo_page):
+    demo_page.select_option("#backend", "cpu")
+    demo_page.wait_for_function("document.querySelector('#tfjs-backend').innerText === 'active: cpu'")
+    demo_page.wait_for_selector("body[data-parity='pass']", timeout=60_000)
+    assert "TensorFlow.js (cpu)" in demo_page.inner_text("#parity-rows")
+
+
+@pytest.mark.browser
+@needs_browser
+def test_phone_viewport_has_no_horizontal_overflow(chromium, demo_url):
+    context = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(demo_url)
+        page.wait_for_selector("body[data-parity='pass']", timeout=60_000)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"page is {overflow}px wider than a {PHONE['width']}px phone"
+        pad = page.locator("#pad").bounding_box()
+        assert pad["x"] >= 0 and pad["x"] + pad["width"] <= PHONE["width"]
+        TEST_OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=TEST_OUTPUT / "web_demo_phone.png", full_page=True)
+    finally:
+        context.close()
+
+
+# --- the server ----------------------------------------------------------------------
+
+TRAVERSALS = [
+    "/../pyproject.toml",
+    "/%2e%2e/pyproject.toml",
+    "/%2E%2E/pyproject.toml",
+    "/%252e%252e/pyproject.toml",
+    "/..%2fpyproject.toml",
+    "/%2e%2e%2fpyproject.toml",
+    "/js/../../pyproject.toml",
+    "/node_modules/../../pyproject.toml",
+    "/artifacts/tfjs/../../digits/onnx/model.onnx",
+    "/artifacts/tfjs/..%2f..%2f..%2fpyproject.toml",
+    "/..\\pyproject.toml",
+    "//etc/passwd",
+    "/%2fetc%2fpasswd",
+    "/etc/passwd",
+    "/./index.html",
+    "/js/",
+]
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_paths_outside_the_served_folders_get_404(demo_url, path):
+    assert _raw_get(_port(demo_url), path)[0] == 404
+
+
+@pytest.mark.parametrize("path, content_type", [
+    ("/", "text/html"),
+    ("/config.json", "application/json"),
+    ("/js/app.js", "text/javascript"),
+    ("/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs", "text/javascript"),
+    ("/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm", "application/wasm"),
+    ("/node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm", "application/wasm"),
+    ("/artifacts/tfjs/model.json", "application/json"),
+    ("/artifacts/onnx/model.onnx", "application/octet-stream"),
+])
+def test_served_files_have_their_mime_types(demo_url, path, content_type):
+    status, served_type = _raw_get(_port(demo_url), path)
+    assert status == 200 and served_type.startswith(content_type)
+
+
+def test_listens_on_loopback_only(demo_url):
+    assert demo_url.startswith("http://127.0.0.1:")
+    # Another Host name (a DNS-rebinding page) is refused.
+    assert _raw_get(_port(demo_url), "/", host="attacker.example")[0] == 403
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))  # UDP: picks the outward interface, sends nothing
+            address = probe.getsockname()[0]
+        except OSError:
+            address = "127.0.0.1"
+    if address.startswith("127."):
+        pytest.skip("this machine has no non-loopback IPv4 address to try")
+    with pytest.raises(OSError):
+        socket.create_connection((address, _port(demo_url)), timeout=2).close()
+
+
+def test_symlinks_out_of_a_mount_get_404(tmp_path):
+    web, secret = tmp_path / "web", tmp_path / "secret.txt"
+    web.mkdir()
+    secret.write_text("not for the browser")
+    (web / "inside.txt").write_text("fine")
+    (web / "leak.txt").symlink_to(secret)
+    (web / "alias.txt").symlink_to(web / "inside.txt")
+    url, shutdown = run_in_background(StaticServer(port=0, web_root=web))
+    try:
+        assert _raw_get(_port(url), "/inside.txt")[0] == 200
+        assert _raw_get(_port(url), "/alias.txt")[0] == 200
+        assert _raw_get(_port(url), "/leak.txt")[0] == 404
+        assert _raw_get(_port(url), "/" + str(secret))[0] == 404
+    finally:
+        shutdown()
+
+
+def test_missing_setup_names_the_fix(tmp_path, monkeypatch):
+    with pytest.raises(RuntimeUnavailableError, match="apt-get install -y chromium"):
+        browser.require_chromium(tmp_path / "chromium")
+    monkeypatch.setattr("toolkit.demo.WEB_DEMO_DIR", tmp_path)
+    with pytest.raises(RuntimeUnavailableError, match="npm ci"):
+        require_web_demo()
+
+
+def test_demo_command_line():
+    from toolkit.cli import COMMANDS, build_parser
+
+    args = build_parser().parse_args(["demo", "--port", "0", "--no-browser", "--out", "x"])
+    assert (args.model, args.port, args.no_browser, str(args.out)) == ("digits", 0, True, "x")
+    assert COMMANDS["demo"].__name__ == "cmd_demo"
+
+
+# --- the runtimes ----------------------------------------------------------------------
+
+
+def _assert_matches(got: dict, expected: dict) -> None:
+    assert set(got) == set(expected)
+    for name, reference in expected.items():
+        assert got[name].shape == reference.shape and got[name].dtype == reference.dtype
+        np.testing.assert_allclose(got[name], reference, atol=FLOAT32_ATOL, rtol=FLOAT32_RTOL)
+
+
+@pytest.mark.browser
+@needs_browser
+@pytest.mark.parametrize("model", ["digits", "siamese"])
+@pytest.mark.parametrize("runtime_name", ["tfjs-browser", "ort-web"])
+def test_browser_runtime_matches_golden(exports, chromium, runtime_name, model):
+    entry = load_runtimes()[runtime_name]
+    export = exports[(model, entry.target, "none")]
+    assert export.ok, export.error
+    feeds, expected = read_golden(export.path)
+    with entry.factory(export.path) as runtime:
+        assert runtime.backend == "wasm"
+        _assert_matches(runtime.infer(feeds), expected)
+        first = {name: value[:1] for name, value in feeds.items()}  # a second batch size
+        _assert_matches(runtime.infer(first), {name: value[:1] for name, value in expected.items()})
+        latencies = runtime.time_runs(first, warmup=2, runs=5)
+        assert len(latencies) == 5 and all(ms >= 0 for ms in latencies) and sum(latencies) > 0
+
+
+@pytest.mark.browser
+@needs_browser
+def test_cpu_throttling_slows_the_page(exports, chromium):
+    """4x DevTools throttling (the mobile-like setting): same numbers, slower page."""
+    export = exports[("digits", "onnx", "none")]
+    feeds, expected = read_golden(export.path)
+    busy = "() => { const t = performance.now(); let x = 0; for (let i = 0; i < 1e7; i++) x += Math.sqrt(i); return performance.now() - t; }"
+    factory = load_runtimes()["ort-web"].factory
+    with factory(export.path) as plain, factory(export.path, cpu_throttling=4.0) as throttled:
+        _assert_matches(throttled.infer(feeds), expected)
+        assert len(throttled.time_runs(feeds, warmup=1, runs=3)) == 3
+        # Chrome's throttling is coarse (it pauses the page's thread), so only ask for a clear slowdown.
+        assert throttled._page.evaluate(busy) > 1.3 * plain._page.evaluate(busy)
+
+
+@pytest.mark.browser
+@needs_browser
+def test_unknown_options_fail_loudly(exports, chromium):
+    export = exports[("digits", "tfjs", "none")]
+    factory = load_runtimes()["tfjs-browser"].factory
+    with pytest.raises(UsageError, match="unknown option colour"):
+        factory(export.path, colour="red").activate()
+    with pytest.raises(UsageError, match="unknown backend webgpu"):
+        factory(export.path, backend="webgpu").activate()
+    with pytest.raises(UsageError, match="cpu_throttling must be >= 1"):
+        factory(export.path, cpu_throttling=0.5).activate()
