@@ -80,6 +80,10 @@ def print_table(rows, console) -> None:
             cells[-1] = f"[{colours[cells[-1]]}]{cells[-1]}[/]"
             table.add_row(artifact, *cells)
         console.print(table)
+    print_failures(rows, console)
+
+
+def print_failures(rows, console) -> None:
     for row in rows:
         if row.error and not row.passed:
             console.print(f"[red]{verdict(row)}[/] {row.model} {row.target}/{row.quantization} {row.runtime} b{row.batch}: {row.error}")

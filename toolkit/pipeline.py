@@ -1,21 +1,44 @@
-"""`toolkit run` / `make run`: the whole job over every reference model."""
+"""`toolkit run` / `make run`: export every reference model to every target, prove parity, benchmark.
+
+Writes reports/parity.md + parity.json (and the benchmark report when available).
+A runtime that cannot start on this machine (no Chromium, no Node packages) is
+listed as unavailable rather than failing the whole job; any real parity
+failure makes the exit code 1.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.errors import EXIT_EXPORT_FAILED, EXIT_OK
+from toolkit.errors import EXIT_OK, EXIT_PARITY_FAILED
+
+UNAVAILABLE = "RuntimeUnavailableError"
 
 
 def run_all(out_dir: Path, reports_dir: Path, console) -> int:
     from models import REFERENCE_MODELS
-    from toolkit import api
+    from toolkit import api, parity_report
 
-    failures = 0
+    rows = []
     for name in REFERENCE_MODELS:
-        with console.progress(f"{name}: exporting") as on_start:
-            results = api.export(name, "all", "all", out_dir, refresh=True, on_start=on_start)
-        console.print_export_results(results)
-        failures += sum(not r.ok for r in results)
-    console.stdout.print(f"artifacts written under {Path(out_dir).resolve()}")
-    return EXIT_OK if failures == 0 else EXIT_EXPORT_FAILED
+        with console.progress(f"{name}: exporting and checking parity") as on_start:
+            rows.extend(api.check_parity(name, "all", "all", None, out_dir, on_start=on_start))
+        model_rows = [r for r in rows if r.model == name]
+        failed = len(parity_report.unexpected_failures([r for r in model_rows if not _unavailable(r)]))
+        console.stdout.print(f"{name}: {sum(r.passed for r in model_rows)}/{len(model_rows)} parity rows pass"
+                             + (f", [red]{failed} FAIL[/]" if failed else ""))
+    unavailable = sorted({r.runtime for r in rows if _unavailable(r)})
+    checked = [r for r in rows if not _unavailable(r)]
+    reports_dir = Path(reports_dir)
+    parity_report.write_markdown(checked, reports_dir / "parity.md", title="Parity matrix: reference models")
+    parity_report.write_json(checked, reports_dir / "parity.json")
+    parity_report.print_failures(checked, console.stdout)
+    if unavailable:
+        console.stdout.print(f"[yellow]not run here (runtime unavailable): {', '.join(unavailable)}[/]")
+    console.stdout.print(f"artifacts: {Path(out_dir).resolve()}")
+    console.stdout.print(f"parity matrix: {(reports_dir / 'parity.md').resolve()}")
+    return EXIT_PARITY_FAILED if parity_report.unexpected_failures(checked) else EXIT_OK
+
+
+def _unavailable(row) -> bool:
+    return bool(row.error and row.error.startswith(UNAVAILABLE))
