@@ -1,11 +1,13 @@
-"""Numbers the browser page reads from /config.json, kept in Python so there is one source.
+"""Numbers the browser page reads from /config.json, taken from Python so there is one source.
 
-The tolerance mirrors the float32 default of `toolkit parity`: an element passes
-when |got - ref| <= atol + rtol * |ref|. The page never hard-codes it.
+The tolerance is the float32 default of `toolkit parity` (toolkit.compare): an
+element passes when |got - ref| <= atol + rtol * |ref|. The page never hard-codes it.
 """
 
-FLOAT32_ATOL = 1e-4
-FLOAT32_RTOL = 1e-3
+from toolkit.compare import DEFAULT_FLOAT32
+
+FLOAT32_ATOL = DEFAULT_FLOAT32.atol
+FLOAT32_RTOL = DEFAULT_FLOAT32.rtol
 
 # How many held-out test digits the page offers to click: one per class, first ones found.
 SAMPLES_PER_CLASS = 1
