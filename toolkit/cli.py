@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated runtimes (tf_savedmodel, litert, onnxruntime, tfjs-node, tfjs-browser, "
                         "ort-web, or labels like tfjs-node-wasm); default: every applicable one")
     parity.add_argument("--inputs", type=Path, metavar="FILE.npz", help="inputs to compare on (keys = input names)")
+    parity.add_argument("--calibration", type=Path, metavar="FILE.npz",
+                        help="representative inputs for int8 export of your own model (keys = input names)")
     parity.add_argument("--out", type=Path, default=Path("artifacts"), help="artifact folder (default ./artifacts)")
     parity.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
     parity.add_argument("--markdown", type=Path, metavar="FILE", help="write the matrix as Markdown")
@@ -71,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0 = any free port)")
     demo.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
     demo.add_argument("--out", type=Path, default=Path("artifacts"), help="artifact folder; missing exports go here (default ./artifacts)")
+    _add_bench_parser(commands)
     return parser
 
 
@@ -120,13 +123,23 @@ def cmd_export(args) -> int:
     return EXIT_OK if all(r.ok for r in results) else EXIT_EXPORT_FAILED
 
 
+def _check_report_paths(*paths) -> None:
+    """Reports are written last: fail up front, before any export, if they cannot be."""
+    from toolkit.exporting import check_writable
+
+    for path in paths:
+        if path is not None:
+            check_writable(Path(path).parent)
+
+
 def cmd_parity(args) -> int:
     from toolkit import api, console, parity_report
 
+    _check_report_paths(args.json, args.markdown)
     with console.progress("exporting") as on_start:
         rows = api.check_parity(
             args.model, args.target, args.quantize, args.runtime, args.out, inputs=args.inputs,
-            custom_objects=args.custom_objects, unsafe=args.unsafe, on_start=on_start,
+            custom_objects=args.custom_objects, unsafe=args.unsafe, options=_export_options(args), on_start=on_start,
         )
     parity_report.print_table(rows, console.stdout)
     if args.json:
@@ -149,7 +162,46 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"list": cmd_list, "export": cmd_export, "parity": cmd_parity, "run": cmd_run, "demo": cmd_demo}
+def _add_bench_parser(commands) -> None:
+    bench = commands.add_parser(
+        "bench", help="time exported artifacts in their runtimes against Keras (table, JSON, report)",
+        description="Exports what is missing, then measures load, first inference, p50/p90/p99 latency, throughput, "
+        "peak RSS and size per artifact x runtime x setting x batch, with each artifact's parity verdict. --model "
+        "takes a comma-separated list too. Exit 0 "
+        "(rows that could not run say why), 2 for usage errors.")
+    _add_model_args(bench)
+    bench.add_argument("--target", default="all", help=TARGET_HELP + " (default all)")
+    bench.add_argument("--quantize", default="all", help="quantization modes, comma-separated, or all (default all)")
+    bench.add_argument("--runtime", default=None, help="comma-separated runtimes or labels (as for parity); default: all")
+    bench.add_argument("--setting", default="cpu", help="cpu, mobile-like, gpu, comma-separated (default cpu)")
+    bench.add_argument("--batch", default="1,8", help="batch sizes, comma-separated (default 1,8)")
+    bench.add_argument("--runs", type=int, default=None, help="steady-state runs per row at most (default 1000)")
+    bench.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                       help="steady-state seconds per row at most (default 1.0)")
+    bench.add_argument("--warmup", type=int, default=None, help="warm-up runs per row (default 20)")
+    bench.add_argument("--out", type=Path, default=Path("artifacts"), help="artifact folder; missing exports go here (default ./artifacts)")
+    bench.add_argument("--json", type=Path, metavar="FILE", help="write {\"results\": [...]} as JSON")
+    bench.add_argument("--report", type=Path, metavar="DIR", help="write report.md, report.html and plots to DIR")
+
+
+def cmd_bench(args) -> int:
+    from toolkit import api, bench_report, console
+
+    results = api.benchmark(
+        args.model, args.target, args.quantize, args.runtime, args.setting, args.batch, args.out,
+        runs=args.runs, time_budget_s=args.time_budget, warmup=args.warmup, custom_objects=args.custom_objects,
+        unsafe=args.unsafe, on_progress=lambda text: console.stderr.print(f"[dim]bench: {text}[/]"),
+    )
+    bench_report.print_table(results, console.stdout)
+    if args.json:
+        console.stdout.print(f"results written to {results.write_json(args.json)}")
+    if args.report:
+        console.stdout.print(f"report written to {bench_report.write_report(results, args.report)}")
+    return EXIT_OK
+
+
+COMMANDS = {"list": cmd_list, "export": cmd_export, "parity": cmd_parity, "run": cmd_run, "demo": cmd_demo,
+            "bench": cmd_bench}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,12 +76,19 @@ def plan_exports(targets: list[str], quantize: str | None) -> list[tuple[str, st
 
 
 def check_writable(out_dir: Path) -> None:
+    """Fail before any work when `out_dir` cannot be created or written (a real write test: root ignores modes)."""
     out_dir = Path(out_dir)
     probe = out_dir
-    while not probe.exists():
+    while not probe.exists() and probe != probe.parent:
         probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputLocationError(f"cannot write to {out_dir} ({probe} is not a writable folder); pass --out to a folder you can write")
+    hint = "pass --out to a folder you can write"
+    if not probe.is_dir():
+        raise OutputLocationError(f"cannot write to {out_dir}: {probe} is not a folder; {hint}")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as error:
+        raise OutputLocationError(f"cannot write to {out_dir}: {error.strerror or error}; {hint}") from error
 
 
 def is_up_to_date(folder: Path, loaded, options: dict) -> bool:

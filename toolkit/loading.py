@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import json
+import re
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -40,6 +42,50 @@ def import_custom_objects(path: Path | None) -> None:
         raise ModelLoadError(f"importing --custom-objects {path} failed: {type(error).__name__}: {error}") from error
 
 
+def _walk_layer_configs(node):
+    """Every dict in a Keras config tree that describes a serialized object (has a class_name)."""
+    if isinstance(node, dict):
+        if "class_name" in node:
+            yield node
+        for value in node.values():
+            yield from _walk_layer_configs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk_layer_configs(value)
+
+
+def _read_config(path: Path) -> dict:
+    with zipfile.ZipFile(path) as archive:
+        try:
+            return json.loads(archive.read("config.json"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ModelLoadError(f"{path} has an unreadable config.json ({error}); save the model again") from error
+
+
+def _check_config(path: Path, config: dict, unsafe: bool) -> None:
+    """Refuse Lambda layers (safe mode) and unregistered custom classes, naming them, before Keras loads."""
+    import keras
+
+    objects = list(_walk_layer_configs(config))
+    lambdas = [o.get("config", {}).get("name", "?") for o in objects if o["class_name"] == "Lambda"]
+    if lambdas and not unsafe:
+        raise ModelLoadError(
+            f"{path} contains Lambda layer {', '.join(lambdas)} with serialized Python code, refused in safe mode; "
+            "pass --unsafe only if you trust this file"
+        )
+    missing = sorted({
+        o["registered_name"] for o in objects
+        if isinstance(o.get("registered_name"), str) and ">" in o["registered_name"]
+        and keras.saving.get_registered_object(o["registered_name"]) is None
+    })
+    if missing:
+        names = ", ".join(f"{n.split('>')[1]} (registered as {n})" for n in missing)
+        raise ModelLoadError(
+            f"{path} uses custom class {names} that is not registered; pass --custom-objects FILE.py that defines "
+            "it with @keras.saving.register_keras_serializable"
+        )
+
+
 def _check_keras_archive(path: Path) -> None:
     if not path.exists():
         raise ModelLoadError(f"model file {path} does not exist; pass a reference model name (toolkit list) or a .keras path")
@@ -63,6 +109,7 @@ def load_keras_file(path: Path, custom_objects: Path | None = None, unsafe: bool
     path = Path(path)
     _check_keras_archive(path)
     import_custom_objects(custom_objects)
+    _check_config(path, _read_config(path), unsafe)
     try:
         return keras.saving.load_model(path, safe_mode=not unsafe, compile=False)
     except Exception as error:  # Keras raises many types; translate each into one actionable line
@@ -71,6 +118,12 @@ def load_keras_file(path: Path, custom_objects: Path | None = None, unsafe: bool
 
 def explain_load_failure(path: Path, error: Exception) -> str:
     text = " ".join(str(error).split())
+    missing_argument = _deepest_argument_error(error)
+    if missing_argument:
+        classes = re.findall(r"<class '(?:[\w]+\.)*(\w+)'>", text)
+        layer = f"custom layer {classes[-1]}" if classes else "a custom layer"
+        return (f"{path}: {layer} could not be re-created from its config ({missing_argument}); "
+                "make its get_config() return every constructor argument")
     if "safe_mode" in text or "lambda" in text.lower() and "unsafe" in text.lower():
         return (f"{path} contains a Lambda layer with serialized Python code, refused in safe mode; "
                 "pass --unsafe only if you trust this file")
@@ -78,6 +131,18 @@ def explain_load_failure(path: Path, error: Exception) -> str:
         return (f"{path} uses a custom class that is not registered ({text[:200]}); pass "
                 "--custom-objects FILE.py that defines it with @keras.saving.register_keras_serializable")
     return f"{path} could not be loaded: {type(error).__name__}: {text[:300]}"
+
+
+def _deepest_argument_error(error: BaseException) -> str | None:
+    """The innermost "missing ... argument" TypeError in the exception chain, as text."""
+    found = None
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, TypeError) and "argument" in str(error) and "could not be deserialized" not in str(error):
+            found = " ".join(str(error).split())[:200]
+        error = error.__cause__ or error.__context__
+    return found
 
 
 def reference_names() -> list[str]:
