@@ -46,13 +46,33 @@ def markdown_table(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary_table(rows) -> str:
+    """One line per artifact kind x runtime over all models: how many rows pass and the worst errors."""
+    groups: dict[tuple, list] = {}
+    for row in rows:
+        groups.setdefault((row.target, row.quantization, row.runtime), []).append(row)
+    lines = ["| artifact | runtime | rows passing | models | worst max abs err | worst p99 abs err | worst cosine | min top-1 agreement |",
+             "|---|---|---|---|---|---|---|---|"]
+    for (target, quantization, runtime), group in groups.items():
+        def worst(attribute, pick=max, group=group):
+            values = [getattr(r, attribute) for r in group if getattr(r, attribute) is not None]
+            return pick(values) if values else None
+
+        artifact = target if quantization == "none" else f"{target}-{quantization}"
+        cells = [worst("max_abs_err"), worst("p99_abs_err"), worst("cosine", min), worst("top1_agreement", min)]
+        shown = ["-" if v is None else (f"{v:.6f}" if i >= 2 else f"{v:.2e}") for i, v in enumerate(cells)]
+        lines.append(f"| {artifact} | {runtime} | {sum(r.passed for r in group)}/{len(group)} | "
+                     f"{len({r.model for r in group})} | " + " | ".join(shown) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write_markdown(rows, path: Path, title: str = "Parity matrix") -> None:
     passed = sum(row.passed for row in rows)
     intro = (f"# {title}\n\n{passed}/{len(rows)} rows pass; {len(unexpected_failures(rows))} unexpected failures. "
              "Pass rule per element: |got - ref| <= atol + rtol * |ref| (float32: atol 1e-4, rtol 1e-3; "
              "quantized artifacts: looser bounds and top-1 agreement >= 0.9 for classifiers).\n\n")
     with atomic_file(Path(path)) as staging:
-        staging.write_text(intro + markdown_table(rows))
+        staging.write_text(intro + "## Summary\n\n" + summary_table(rows) + "\n## Every row\n\n" + markdown_table(rows))
 
 
 def write_json(rows, path: Path) -> None:
