@@ -1,0 +1,319 @@
+"""Benchmark results for people: a terminal table, and report.md + report.html with two PNG plots beside them.
+
+latency.png: median latency (bars) with the fastest run and p90 (whiskers) per runtime, one panel per model.
+size_error.png: artifact size on disk against its worst error vs Keras, coloured by quantization.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from toolkit.files import atomic_file
+
+LATENCY_PLOT = "latency.png"
+SIZE_ERROR_PLOT = "size_error.png"
+ERROR_FLOOR = 1e-9  # exact artifacts (error 0) are drawn here on the log axis
+TABLE_COLUMNS = ("artifact", "runtime", "setting", "threads", "batch", "load ms", "first ms", "p50 ms", "p90 ms",
+                 "p99 ms", "stdev ms", "samples/s", "peak RSS MB", "size", "parity", "x predict_on_batch", "x model(x)")
+
+
+def _num(value, digits=3) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}g}" if abs(value) < 10**digits else f"{value:.0f}"
+
+
+def _size(size) -> str:
+    if size is None:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(size)
+
+
+def artifact_name(row) -> str:
+    return row.target if row.quantization == "none" else f"{row.target}-{row.quantization}"
+
+
+def parity_cell(row) -> str:
+    if row.is_baseline:
+        return "reference"
+    return {True: "PASS", False: "FAIL", None: "-"}[row.parity_passed]
+
+
+def _speedup(value) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def row_cells(row) -> list[str]:
+    return [
+        artifact_name(row), row.runtime, row.setting, "-" if row.threads is None else str(row.threads), str(row.batch),
+        _num(row.load_ms), _num(row.first_ms), _num(row.p50_ms), _num(row.p90_ms), _num(row.p99_ms),
+        _num(row.stdev_ms, 2), _num(row.throughput_per_s), _num(row.peak_rss_mb), _size(row.size_bytes),
+        parity_cell(row), _speedup(row.speedup_vs_predict_on_batch), _speedup(row.speedup_vs_model_call),
+    ]
+
+
+def _models(rows) -> list[str]:
+    return list(dict.fromkeys(row.model for row in rows))
+
+
+def problem_lines(rows) -> list[str]:
+    """One line per model x artifact x runtime x setting that has no timings or fails parity (batches merged)."""
+    grouped: dict = {}
+    for row in rows:
+        if row.error:
+            message = row.error
+        elif row.parity_error and row.parity_passed is not True:
+            message = f"parity: {row.parity_error}"
+        else:
+            continue
+        key = (f"{row.model} {artifact_name(row)} in {row.runtime} ({row.setting}", message)
+        grouped.setdefault(key, []).append(str(row.batch))
+    return [f"{where}, batch {', '.join(batches)}): {message}" for (where, message), batches in grouped.items()]
+
+
+def _short(value) -> str:
+    """At most 6 characters: the terminal table must fit 160 columns."""
+    if value is None:
+        return "-"
+    for limit, text in ((1e5, f"{value / 1e3:.0f}k"), (100, f"{value:.0f}"), (10, f"{value:.1f}"), (1, f"{value:.2f}"),
+                        (0.01, f"{value:.3f}")):
+        if value >= limit:
+            return text
+    return f"{value:.4f}"
+
+
+def _short_size(size) -> str:
+    return _size(size).replace(" ", "").replace("B", "") if size else "-"
+
+
+TERMINAL_COLUMNS = ("artifact", "runtime", "setting", "thr", "b", "load", "first", "p50", "p90", "p99", "smp/s",
+                    "RSS MB", "size", "parity", "vs pob", "vs call")
+
+
+def terminal_cells(row) -> list[str]:
+    colour = {"PASS": "green", "FAIL": "red"}.get(parity_cell(row))
+    parity = f"[{colour}]{parity_cell(row)}[/]" if colour else parity_cell(row).replace("reference", "ref")
+    return [
+        artifact_name(row).replace("saved_model", "sm"), row.runtime.replace("keras-predict_on_batch", "keras-pob"),
+        row.setting, "-" if row.threads is None else str(row.threads), str(row.batch),
+        *(_short(v) for v in (row.load_ms, row.first_ms, row.p50_ms, row.p90_ms, row.p99_ms, row.throughput_per_s,
+                              row.peak_rss_mb)),
+        _short_size(row.size_bytes), parity, _speedup(row.speedup_vs_predict_on_batch), _speedup(row.speedup_vs_model_call),
+    ]
+
+
+def print_table(results, console) -> None:
+    """One table per model (timed rows), then one line per variant without timings or failing parity."""
+    from rich.table import Table
+
+    for model in _models(results.rows):
+        table = Table(title=f"Benchmark: {model}  (ms; smp/s = samples/s; size in KB/MB; vs pob / vs call = "
+                      "speed-up over Keras predict_on_batch / model(x), same batch, CPU)")
+        for column in TERMINAL_COLUMNS:
+            table.add_column(column, no_wrap=True, justify="left" if column in TERMINAL_COLUMNS[:3] else "right")
+        for row in results.rows:
+            if row.model == model and row.error is None:
+                table.add_row(*terminal_cells(row))
+        console.print(table)
+    for line in problem_lines(results.rows):
+        console.print(f"[red]parity[/] {line}" if "): parity: " in line else f"[yellow]no timings[/] {line}")
+
+
+# --- plots ------------------------------------------------------------------------------------
+def _config_label(row) -> str:
+    threads = "" if row.threads is None else f", {row.threads}t"
+    return f"{row.runtime} {artifact_name(row)} [{row.setting}{threads}]"
+
+
+def plot_latency(rows, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    timed = [r for r in rows if r.p50_ms]
+    models = _models(timed) or ["(no timed rows)"]
+    batches = sorted({r.batch for r in timed}) or [1]
+    configs = {m: list(dict.fromkeys(_config_label(r) for r in timed if r.model == m)) for m in models}
+    heights = [max(len(c), 1) * (0.12 + 0.08 * len(batches)) + 1.2 for c in configs.values()]
+    figure, axes = plt.subplots(len(models), 1, figsize=(10, sum(heights)), squeeze=False,
+                                gridspec_kw={"height_ratios": heights})
+    width = 0.8 / len(batches)
+    for axis, model in zip(axes[:, 0], models):
+        labels = configs[model]
+        for i, batch in enumerate(batches):
+            chosen = {_config_label(r): r for r in timed if r.model == model and r.batch == batch}
+            ys = [y + i * width for y, label in enumerate(labels) if label in chosen]
+            picked = [chosen[label] for label in labels if label in chosen]
+            axis.barh(ys, [r.p50_ms for r in picked], height=width, label=f"batch {batch}",
+                      xerr=[[r.p50_ms - r.min_ms for r in picked], [r.p90_ms - r.p50_ms for r in picked]],
+                      error_kw={"elinewidth": 0.8, "capsize": 2})
+        axis.set_yticks([y + width * (len(batches) - 1) / 2 for y in range(len(labels))], labels, fontsize=7)
+        axis.invert_yaxis()
+        axis.set_xscale("log")
+        axis.set_xlabel("latency per batch, ms (log): bar = p50, whiskers = fastest run .. p90")
+        axis.set_title(model)
+        axis.grid(axis="x", which="both", alpha=0.3)
+        axis.legend(fontsize=7, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def plot_size_error(rows, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    worst: dict = {}
+    for r in rows:
+        if r.size_bytes and r.max_abs_err is not None and not r.is_baseline:
+            key = (r.model, r.target, r.quantization)
+            worst[key] = (r.size_bytes, max(r.max_abs_err, worst.get(key, (0, 0.0))[1]))
+    markers = dict(zip(["saved_model", "tflite", "onnx", "tfjs"], "osD^"))
+    figure, axis = plt.subplots(figsize=(9, 6))
+    for quantization in sorted({k[2] for k in worst}):
+        for target in sorted({k[1] for k in worst if k[2] == quantization}):
+            points = [(v, k[0]) for k, v in worst.items() if k[1] == target and k[2] == quantization]
+            axis.scatter([p[0][0] for p in points], [max(p[0][1], ERROR_FLOOR) for p in points],
+                         marker=markers.get(target, "x"), color=f"C{sorted({k[2] for k in worst}).index(quantization)}",
+                         label=f"{target} {quantization}", alpha=0.8)
+            for (size, error), model in points:
+                axis.annotate(model, (size, max(error, ERROR_FLOOR)), fontsize=6, alpha=0.7,
+                              xytext=(3, 3), textcoords="offset points")
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("artifact size on disk, bytes (log)")
+    axis.set_ylabel(f"worst max |runtime - Keras| over runtimes (log; 0 drawn at {ERROR_FLOOR:g})")
+    axis.set_title("Size against error per quantization (colour) and target (marker)")
+    axis.grid(which="both", alpha=0.3)
+    if worst:
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+# --- report.md / report.html -----------------------------------------------------------------
+def write_report(results, folder: Path) -> Path:
+    """report.md and report.html (plots beside them) in `folder`; returns the HTML path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, plot in ((LATENCY_PLOT, plot_latency), (SIZE_ERROR_PLOT, plot_size_error)):
+        with atomic_file(folder / name) as staging:
+            plot(results.rows, staging)
+            staging.chmod(0o644)
+    sections = report_sections(results, (LATENCY_PLOT, SIZE_ERROR_PLOT))
+    for name, render in (("report.md", to_markdown), ("report.html", to_html)):
+        with atomic_file(folder / name) as staging:
+            staging.write_text(render(sections))
+            staging.chmod(0o644)
+    return folder / "report.html"
+
+
+def _method(results) -> list[str]:
+    from toolkit.bench_settings import MOBILE_LIKE_NOTE
+
+    plan = results.plan
+    return [
+        f"Each row: load (session/interpreter creation), first inference, {plan.warmup} warm-up runs, then "
+        f"steady-state runs until {plan.runs} runs or {plan.time_budget_s:g} s (at least {plan.min_runs}). "
+        "Medians (p50) and spreads (p90, p99, stdev) are reported, never a single run; shared machines are noisy, "
+        "so compare ratios rather than absolute numbers.",
+        "Timing 'wall': perf_counter around the engine call in this Python process (inputs checked and outputs "
+        "converted once, by the first inference; garbage collection paused while timing, as timeit does); "
+        "'runtime': measured inside the runtime's own process (TF.js in Node or a browser), excluding the pipe. "
+        "Browsers coarsen performance.now() (to 5 us steps in headless Chromium here), so sub-0.1 ms browser "
+        "latencies are quantized.",
+        "samples/s = batch x 1000 / mean latency. Peak RSS: the process doing the runs (this Python process for "
+        "in-process runtimes, TensorFlow included; Node or Chromium when their pid is known; see rss_source in the JSON). "
+        "Size: the artifact's files on disk, without manifest.json and golden.json.",
+        "Parity: the verdict of toolkit.parity.check_parity for the same artifact on the same runtime variant "
+        "(batches 1 and 4), so a fast but wrong artifact shows FAIL. Speed-ups: the CPU Keras p50 of the same "
+        "model and batch divided by the row's p50.",
+        "Settings: cpu = every runtime with all cores; gpu = ONNX Runtime CUDAExecutionProvider and TensorFlow "
+        "SavedModel on the GPU (rows say 'no GPU' where there is none); " + MOBILE_LIKE_NOTE,
+    ]
+
+
+def _environment_lines(environment: dict) -> list[str]:
+    versions = ", ".join(f"{k} {v}" for k, v in environment.get("versions", {}).items() if v != "not installed")
+    return [
+        f"Measured {environment.get('date')} on {environment.get('cpu')} ({environment.get('cores')} cores, "
+        f"{environment.get('memory_gb')} GB), {environment.get('platform')}, Python {environment.get('python')}.",
+        f"GPUs: {', '.join(environment.get('gpus') or []) or 'none'}. Node: {environment.get('node') or 'not found'}.",
+        f"Versions: {versions}.",
+        f"Load average (1, 5, 15 min) at start {environment.get('load_average_start')}, at end "
+        f"{environment.get('load_average_end')}, on {environment.get('cores')} cores: other work on the machine "
+        "inflates the spreads and, above the core count, the medians too.",
+    ]
+
+
+def _speedup_table(rows) -> tuple[list[str], list[list[str]]]:
+    headers = ["model", "runtime", "artifact", "setting", "threads", "batch", "p50 ms", "x predict_on_batch", "x model(x)"]
+    timed = sorted((r for r in rows if r.p50_ms and not r.is_baseline),
+                   key=lambda r: (r.model, r.batch, -(r.speedup_vs_predict_on_batch or 0)))
+    body = [[r.model, r.runtime, artifact_name(r), r.setting, "-" if r.threads is None else str(r.threads), str(r.batch),
+             _num(r.p50_ms), _speedup(r.speedup_vs_predict_on_batch), _speedup(r.speedup_vs_model_call)] for r in timed]
+    return headers, body
+
+
+def report_sections(results, plots) -> list[tuple]:
+    rows = results.rows
+    sections = [("h1", "Benchmark report"), *(("p", line) for line in _environment_lines(results.environment))]
+    sections += [("h2", "How these numbers were measured"), ("list", _method(results))]
+    sections += [("h2", "Plots"), *(("img", plot) for plot in plots)]
+    sections += [("h2", "Speed-up against Keras (fastest first)"), ("table", *_speedup_table(rows))]
+    for model in _models(rows):
+        body = [row_cells(r) for r in rows if r.model == model and r.error is None]
+        sections += [("h2", f"Results: {model}"), ("table", list(TABLE_COLUMNS), body)]
+    problems = problem_lines(rows)
+    if problems:
+        sections += [("h2", "Rows without timings, and parity failures"), ("list", problems)]
+    return sections
+
+
+def to_markdown(sections) -> str:
+    out = []
+    for kind, *content in sections:
+        if kind in ("h1", "h2"):
+            out.append(f"{'#' * int(kind[1])} {content[0]}")
+        elif kind == "p":
+            out.append(content[0])
+        elif kind == "list":
+            out.append("\n".join(f"- {item}" for item in content[0]))
+        elif kind == "img":
+            out.append(f"![{content[0]}]({content[0]})")
+        elif kind == "table":
+            headers, body = content
+            lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+            out.append("\n".join(lines + ["| " + " | ".join(cells) + " |" for cells in body]))
+    return "\n\n".join(out) + "\n"
+
+
+def to_html(sections) -> str:
+    e = html.escape
+    out = ["<!doctype html>", "<html><head><meta charset='utf-8'><title>Benchmark report</title>",
+           "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}"
+           "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}img{max-width:100%}</style></head><body>"]
+    for kind, *content in sections:
+        if kind in ("h1", "h2"):
+            out.append(f"<{kind}>{e(content[0])}</{kind}>")
+        elif kind == "p":
+            out.append(f"<p>{e(content[0])}</p>")
+        elif kind == "list":
+            out.append("<ul>" + "".join(f"<li>{e(item)}</li>" for item in content[0]) + "</ul>")
+        elif kind == "img":
+            out.append(f"<p><img src='{e(content[0])}' alt='{e(content[0])}'></p>")
+        elif kind == "table":
+            headers, body = content
+            out.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in headers) + "</tr>"
+                       + "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>" for cells in body)
+                       + "</table>")
+    return "\n".join(out + ["</body></html>"]) + "\n"
