@@ -9,8 +9,10 @@
 # ($WHEELS, default .whl) holding the toolkit's Python stack for that machine's Python (tensorflow 2.19, keras 3.15,
 # tf-keras, tf2onnx, onnx, onnxruntime-gpu 1.32 instead of onnxruntime, ai-edge-litert, numpy 2.1, protobuf 5,
 # matplotlib, rich, psutil, plus the CUDA 12 / cuDNN 9 libraries onnxruntime-gpu and TensorFlow load, e.g. the
-# nvidia-*-cu12 wheels). Nothing is downloaded: wheels install with --no-index. Without them, or without a GPU,
-# the gpu rows say why ("no GPU: ...") and the script still exits 0 with the CPU rows.
+# nvidia-*-cu12 wheels). Nothing is downloaded: wheels install with --no-index. Without a GPU the gpu rows say
+# why ("no GPU: ...") and the script still exits 0 with the CPU rows. Where TensorFlow cannot be brought but
+# onnxruntime-gpu can, it falls back to benchmarks/gpu_rows_ort.py: ONNX Runtime CUDA vs CPU rows on the carried
+# ONNX artifacts, parity against their golden.json, no Keras baselines.
 #
 # Environment: OUT (default ./gpu-out), MODELS (default functional_mlp,residual_cnn,digits), TARGETS
 # (saved_model,onnx,tflite), QUANTIZE (none), RUNS (500), TIME_BUDGET (1.0 s per row), LIMIT_S (480), PYTHON.
@@ -36,8 +38,12 @@ pick_python() {
 if [ "${1:-}" = "prepare" ]; then
   PY=$(pick_python)
   for model in ${MODELS//,/ }; do
-    "$PY" -m toolkit.cli export --model "$model" --target "$TARGETS" --quantize "$QUANTIZE" --out artifacts || exit 3
+    "$PY" -m toolkit.cli export --model "$model" --target "$TARGETS" --quantize "$QUANTIZE" --out artifacts --force || exit 3
   done
+  if [ "$TOOLKIT_CACHE_DIR" != "$PWD/.cache/toolkit" ]; then  # the device reads the repo's default cache
+    mkdir -p .cache/toolkit/reference_models
+    for model in ${MODELS//,/ }; do cp "$TOOLKIT_CACHE_DIR/reference_models/$model"-*.keras .cache/toolkit/reference_models/; done
+  fi
   du -sh .cache/toolkit/reference_models artifacts
   echo "carry: .cache/toolkit/reference_models artifacts $WHEELS"
   exit 0
@@ -74,15 +80,20 @@ EOF
   "$PY" -c "from toolkit.tf_env import import_tf; tf = import_tf(); print('tensorflow', tf.__version__, tf.config.list_physical_devices('GPU'))" 2>&1 | tail -1
 } | tee "$OUT/environment.txt"
 
-if ! "$PY" -c "from toolkit.tf_env import import_tf; import_tf(); import toolkit.cli, onnxruntime, ai_edge_litert" 2>/dev/null; then
-  echo "gpu_rows: the toolkit's Python stack does not import with $PY; carry its wheels in $WHEELS (see the top of this file)"
+if "$PY" -c "from toolkit.tf_env import import_tf; import_tf(); import toolkit.cli, onnxruntime, ai_edge_litert" 2>/dev/null; then
+  timeout "${LIMIT_S:-480}" "$PY" -m toolkit.cli bench --model "$MODELS" --setting gpu,cpu --target "$TARGETS" \
+    --quantize "$QUANTIZE" --runtime tf_savedmodel,onnxruntime,litert --batch 1,8 --out artifacts \
+    --runs "${RUNS:-500}" --time-budget "${TIME_BUDGET:-1.0}" --json "$OUT/bench-gpu.json" --report "$OUT/report"
+  status=$?
+elif "$PY" -c "import onnxruntime, toolkit.runtimes.onnxruntime" 2>/dev/null; then
+  echo "gpu_rows: TensorFlow is missing here: ONNX Runtime rows only (CUDA vs CPU, parity against golden.json)"
+  timeout "${LIMIT_S:-480}" "$PY" benchmarks/gpu_rows_ort.py --artifacts artifacts --models "$MODELS" --batch 1,8 \
+    --runs "${RUNS:-500}" --time-budget "${TIME_BUDGET:-1.0}" --json "$OUT/bench-gpu.json" --report "$OUT/report"
+  status=$?
+else
+  echo "gpu_rows: neither the toolkit's stack nor onnxruntime imports with $PY; carry wheels in $WHEELS (see the top)"
   exit 3
 fi
-
-timeout "${LIMIT_S:-480}" "$PY" -m toolkit.cli bench --model "$MODELS" --setting gpu,cpu --target "$TARGETS" \
-  --quantize "$QUANTIZE" --runtime tf_savedmodel,onnxruntime,litert --batch 1,8 --out artifacts \
-  --runs "${RUNS:-500}" --time-budget "${TIME_BUDGET:-1.0}" --json "$OUT/bench-gpu.json" --report "$OUT/report"
-status=$?
 
 "$PY" - "$OUT/bench-gpu.json" <<'EOF' || true
 import json, sys
