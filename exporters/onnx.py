@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from exporters.details import ExportDetails
+from exporters.unsupported_ops import TABLE_OPS, ops_in_saved_model, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
 from toolkit.errors import ExportError, UnsupportedOpError
 from toolkit.registry import exporter
@@ -42,12 +43,48 @@ def export_onnx(loaded, staging: Path, quantization: str, options: dict) -> Expo
             with native_output_silenced(fds=(1, 2)):
                 _convert(saved_model, target, opset)
         except Exception as error:  # tf2onnx raises bare ValueError/RuntimeError for unsupported ops
-            text = " ".join(str(error).split())
-            if "unsupported" in text.lower() or "not supported" in text.lower():
-                raise UnsupportedOpError(f"onnx (opset {opset}): {text[:400]}") from error
-            raise ExportError(f"ONNX conversion failed: {text[:400]}") from error
+            raise _conversion_error(" ".join(str(error).split()), saved_model, loaded, opset) from error
+        # tf2onnx copies an op it cannot convert into the graph as it is and only logs it.
+        unconverted = unconverted_nodes(target)
+        if unconverted:
+            raise unsupported_op_error(
+                f"onnx (opset {opset})", unconverted, loaded.model, "tf2onnx has no conversion of {it} to ONNX"
+            )
     check_onnx(target, loaded)
     return ExportDetails(main_file="model.onnx", notes=[f"opset {opset}"])
+
+
+def unconverted_nodes(path: Path) -> dict[str, list[str]]:
+    """op type -> node names of nodes in the default ONNX domain that no ONNX opset defines."""
+    import onnx
+
+    found: dict[str, list[str]] = {}
+
+    def visit(graph):
+        for node in graph.node:
+            if node.domain in ("", "ai.onnx") and not onnx.defs.has(node.op_type):
+                found.setdefault(node.op_type, []).append(node.name)
+            for attribute in node.attribute:  # Loop and If bodies
+                for subgraph in [attribute.g, *attribute.graphs]:
+                    visit(subgraph)
+
+    visit(onnx.load(str(path), load_external_data=False).graph)
+    return found
+
+
+def _conversion_error(text: str, saved_model: Path, loaded, opset: int) -> ExportError:
+    """An UnsupportedOpError naming the ops when tf2onnx's message points at some, else an ExportError."""
+    table_ops = "lookup table" in text.lower()  # "Only lookup tables of type string<->int64 are supported"
+    named = {
+        op: names for op, names in ops_in_saved_model(saved_model, None).items()
+        if f"'{op}'" in text or table_ops and op in TABLE_OPS
+    }
+    if named:
+        detail = text[:200].replace("{", "{{").replace("}", "}}")
+        return unsupported_op_error(f"onnx (opset {opset})", named, loaded.model, f"tf2onnx cannot convert {{it}} ({detail})")
+    if "unsupported" in text.lower() or "not supported" in text.lower():
+        return UnsupportedOpError(f"onnx (opset {opset}): {text[:400]}")
+    return ExportError(f"ONNX conversion failed: {text[:400]}")
 
 
 def check_onnx(path: Path, loaded) -> None:

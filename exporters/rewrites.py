@@ -1,13 +1,298 @@
 """Exact op rewrites applied before conversion, when a target's converter or runtime lacks an op.
 
 `prepare_for_target` returns the model to convert (the original, or an
-equivalent rebuilt one) and a description of every rewrite, which the manifest
-records; parity later proves each rewrite exact.
+equivalent one rebuilt from its config with the same weights) and a description
+of every rewrite, which the manifest records; parity later proves each rewrite
+exact. Each rewrite is one small function of a serialized layer config,
+registered in REWRITES under (target, Keras class name); ANY_LAYER matches
+every built-in layer (for activation arguments such as Dense(activation="gelu")).
+The user's model is never modified: the rewritten one is a new object.
+Which layers need what was found by benchmarks/probe_ops.py (docs/op_support.md).
+
+Rewrites reach what a model's config describes (Functional and Sequential
+models, nested ones too); an op called inside a custom layer's `call` is out of
+reach and fails in the exporter with an UnsupportedOpError naming it.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from toolkit.errors import ExportError, UnsupportedOpError
+
+ANY_LAYER = "*"
+RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN")
+
+
+# --- the rewrites: (serialized layer entry, target) -> description, or None when it does not apply ---
+
+
+def unroll_recurrent(entry: dict, target: str) -> str | None:
+    """Keras's recurrent loop (tf.while_loop over TensorLists) -> the cell applied once per timestep."""
+    config = entry["config"]
+    if config.get("unroll"):
+        return None
+    shape = _input_shape(entry)
+    if shape is None or len(shape) < 2 or shape[1] is None:
+        raise UnsupportedOpError(
+            f"{target}: op While/TensorListReserve (from Keras layer '{config['name']}' ({entry['class_name']})) "
+            f"is not supported by {target}, and the exact rewrite (unrolling the loop) needs a fixed sequence "
+            f"length, but the layer's input shape is {_shown(shape)}; give keras.Input a fixed number of "
+            "timesteps, e.g. keras.Input((T, features))"
+        )
+    config["unroll"] = True
+    return f"{_named(entry)}: recurrent loop unrolled over its {shape[1]} timesteps"
+
+
+def gelu_activation_via_erf(entry: dict, target: str) -> str | None:
+    """activation="gelu" (exact) -> 0.5*x*(1+erf(x/sqrt(2))): TF computes it with Erfc."""
+    if _swap_activation(entry, "gelu", "gelu_erf"):
+        return f"{_named(entry)}: gelu computed as {FORMULAS['gelu_erf']}"
+    return None
+
+
+def gelu_op_via_erf(entry: dict, target: str) -> str | None:
+    """keras.ops.gelu(x, approximate=False) in a Functional model -> the same function without Erfc."""
+    if entry["config"].get("approximate", True):
+        return None  # the tanh approximation converts as it is
+    _swap_op(entry, "gelu_erf")
+    return f"keras.ops.gelu '{entry['config']['name']}': computed as {FORMULAS['gelu_erf']}"
+
+
+def softsign_activation(entry: dict, target: str) -> str | None:
+    """activation="softsign" -> x/(1+|x|), the definition of the Softsign op the target lacks."""
+    if _swap_activation(entry, "softsign", "softsign"):
+        return f"{_named(entry)}: softsign computed as {FORMULAS['softsign']}"
+    return None
+
+
+def softsign_op(entry: dict, target: str) -> str | None:
+    _swap_op(entry, "softsign")
+    return f"keras.ops.softsign '{entry['config']['name']}': computed as {FORMULAS['softsign']}"
+
+
+def celu_activation(entry: dict, target: str) -> str | None:
+    """activation="celu" -> Expm1 written as exp(z)-1 (equal; the absolute difference is ~1 ulp of 1)."""
+    if _swap_activation(entry, "celu", "celu"):
+        return f"{_named(entry)}: celu computed as {FORMULAS['celu']}"
+    return None
+
+
+def celu_op(entry: dict, target: str) -> str | None:
+    _swap_op(entry, "celu", alpha=entry["config"].get("alpha", 1.0))
+    return f"keras.ops.celu '{entry['config']['name']}': computed as {FORMULAS['celu']}"
+
+
+def category_encoding_via_one_hot(entry: dict, target: str) -> str | None:
+    """multi_hot/count of (batch, tokens) ints: bincount -> max/sum over one_hot (out-of-range ids count nowhere in both)."""
+    config = entry["config"]
+    shape = _input_shape(entry)
+    if config.get("output_mode") not in ("multi_hot", "count") or config.get("sparse") or not shape or len(shape) != 2:
+        return None
+    _swap_class(entry, "ToolkitCategoryEncoding")
+    reduce = "max" if config["output_mode"] == "multi_hot" else "sum"
+    return f"{_named(entry, 'CategoryEncoding')}: {config['output_mode']} as {reduce} over one_hot instead of DenseBincount"
+
+
+def discretization_via_comparisons(entry: dict, target: str) -> str | None:
+    """output_mode="int": Bucketize -> count of boundaries <= x (the same index, as compares and a sum)."""
+    config = entry["config"]
+    if config.get("output_mode", "int") != "int" or not config.get("bin_boundaries"):
+        return None
+    _swap_class(entry, "ToolkitDiscretization")
+    return f"{_named(entry, 'Discretization')}: bucket index computed as sum(x >= boundaries) instead of Bucketize"
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    function: Callable  # (layer config entry, target) -> description or None
+    why: str  # what the target lacks; goes into the manifest after the description
+
+
+def _table(*rows) -> dict[tuple[str, str], tuple[Rewrite, ...]]:
+    table: dict[tuple[str, str], tuple[Rewrite, ...]] = {}
+    for target, class_names, function, why in rows:
+        for name in class_names:
+            table[(target, name)] = (*table.get((target, name), ()), Rewrite(function, why))
+    return table
+
+
+# (target, Keras class name) -> rewrites, each with the reason the target needs it.
+REWRITES = _table(
+    # TFLite builtins lack TensorListReserve/SetItem (Keras 3's loop keeps the batch dimension dynamic,
+    # so they cannot be lowered) and the Flex delegate that would run them is not shipped.
+    ("tflite", RECURRENT, unroll_recurrent, "TFLite builtins lack the TensorList ops of the loop"),
+    # The converter writes the While loop, but TF.js cannot execute it ("Cannot compute the outputs").
+    ("tfjs", RECURRENT, unroll_recurrent, "TF.js cannot execute the converted While loop"),
+    # TF's exact gelu uses Erfc; tf2onnx has no Erfc conversion (ONNX Gelu needs opset 20) and
+    # writes an invalid graph; TF.js has Erf but not Erfc.
+    ("onnx", (ANY_LAYER,), gelu_activation_via_erf, "tf2onnx cannot convert Erfc"),
+    ("onnx", ("Gelu",), gelu_op_via_erf, "tf2onnx cannot convert Erfc"),
+    ("tfjs", (ANY_LAYER,), gelu_activation_via_erf, "TF.js lacks Erfc"),
+    ("tfjs", ("Gelu",), gelu_op_via_erf, "TF.js lacks Erfc"),
+    # Neither TFLite builtins nor TF.js have a Softsign kernel.
+    ("tflite", (ANY_LAYER,), softsign_activation, "TFLite builtins lack Softsign"),
+    ("tflite", ("Softsign",), softsign_op, "TFLite builtins lack Softsign"),
+    ("tfjs", (ANY_LAYER,), softsign_activation, "TF.js lacks Softsign"),
+    ("tfjs", ("Softsign",), softsign_op, "TF.js lacks Softsign"),
+    # tf2onnx has no Expm1 conversion (TF's celu uses it) and writes an invalid graph.
+    ("onnx", (ANY_LAYER,), celu_activation, "tf2onnx cannot convert Expm1"),
+    ("onnx", ("Celu",), celu_op, "tf2onnx cannot convert Expm1"),
+    # Keras's TF fast path for multi_hot/count is DenseBincount, which TFLite builtins lack.
+    ("tflite", ("CategoryEncoding",), category_encoding_via_one_hot, "TFLite builtins lack DenseBincount"),
+    # Discretization is Bucketize, which tf2onnx cannot convert and TF.js lacks.
+    ("onnx", ("Discretization",), discretization_via_comparisons, "tf2onnx cannot convert Bucketize"),
+    ("tfjs", ("Discretization",), discretization_via_comparisons, "TF.js lacks Bucketize"),
+)
+
 
 def prepare_for_target(loaded, target: str):
     """(LoadedModel to convert, [rewrite descriptions]) for `target`."""
-    return loaded, []
+    if not any(key[0] == target for key in REWRITES):
+        return loaded, []
+    import keras
+
+    try:
+        config = copy.deepcopy(keras.saving.serialize_keras_object(loaded.model))
+    except Exception:  # a subclassed model without get_config: no layer config to rewrite
+        return loaded, []
+    descriptions: list[str] = []
+    _rewrite_entries(config, target, descriptions)
+    if not descriptions:
+        return loaded, []
+    try:
+        rebuilt = _rebuild(loaded.model, config)
+    except Exception as error:  # Keras raises many types from from_config/set_weights
+        raise ExportError(
+            f"{target}: rebuilding {loaded.name} with exact rewrites ({'; '.join(descriptions)[:300]}) failed: "
+            f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
+        ) from error
+    return dataclasses.replace(loaded, model=rebuilt), descriptions
+
+
+def _rewrite_entries(node, target: str, descriptions: list[str]) -> None:
+    """Apply the table to every serialized object in `node`, innermost first (Bidirectional's LSTM too)."""
+    if isinstance(node, list):
+        for item in node:
+            _rewrite_entries(item, target, descriptions)
+        return
+    if not isinstance(node, dict):
+        return
+    for value in node.values():
+        _rewrite_entries(value, target, descriptions)
+    if not isinstance(node.get("config"), dict) or "class_name" not in node:
+        return
+    for key in (node["class_name"], ANY_LAYER):
+        for rewrite in REWRITES.get((target, key), ()):
+            description = rewrite.function(node, target)
+            if description:
+                descriptions.append(f"{description} ({rewrite.why})")
+
+
+def _rebuild(model, config):
+    """A new model from the rewritten config, carrying the original's weights (shapes are checked)."""
+    import keras
+
+    # The config comes from a model that is already loaded: safe mode was applied (or waived) then.
+    rebuilt = keras.saving.deserialize_keras_object(config, custom_objects=_custom_objects(), safe_mode=False)
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
+
+
+# --- config surgery ---
+
+
+def _swap_activation(entry: dict, name: str, formula: str) -> bool:
+    """Replace activation arguments equal to `name` in a built-in layer; True if any changed."""
+    if not str(entry.get("module", "")).startswith("keras.layers"):
+        return False  # a custom layer may resolve its activation where our replacement is unknown
+    config = entry["config"]
+    changed = [key for key, value in config.items() if key.endswith("activation") and value == name]
+    for key in changed:
+        config[key] = _custom_objects()[formula]  # activations.get passes a callable through
+    return bool(changed)
+
+
+def _swap_op(entry: dict, formula: str, **params) -> None:
+    """A keras.ops node of a Functional model -> a weightless layer computing `formula`, same name."""
+    _swap_class(entry, "ToolkitFormula")
+    entry["config"] = {"name": entry["config"]["name"], "formula": formula, "params": params}
+
+
+def _swap_class(entry: dict, class_name: str) -> None:
+    entry.update(module=None, class_name=class_name, registered_name=class_name)
+
+
+def _named(entry: dict, class_name: str | None = None) -> str:
+    return f"{class_name or entry['class_name']} '{entry['config']['name']}'"
+
+
+def _input_shape(entry: dict):
+    shape = (entry.get("build_config") or {}).get("input_shape")
+    if shape and isinstance(shape[0], (list, tuple)):  # [sequence shape, initial state shapes...]
+        shape = shape[0]
+    return shape
+
+
+def _shown(shape) -> str:
+    return "unknown" if shape is None else "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+# --- the replacements, built on first use (keras is imported lazily) ---
+
+FORMULAS = {
+    "gelu_erf": "0.5*x*(1+erf(x/sqrt(2)))",
+    "softsign": "x/(1+|x|)",
+    "celu": "max(x,0)+alpha*(exp(min(x,0)/alpha)-1)",
+}
+
+
+@functools.cache
+def _custom_objects() -> dict:
+    import keras
+    from keras import ops
+
+    functions = {
+        "gelu_erf": lambda x: 0.5 * x * (1.0 + ops.erf(x * 0.7071067811865476)),
+        "softsign": lambda x: x / (1.0 + ops.abs(x)),
+        "celu": lambda x, alpha=1.0: ops.maximum(x, 0.0) + alpha * (ops.exp(ops.minimum(x, 0.0) / alpha) - 1.0),
+    }
+
+    class ToolkitFormula(keras.layers.Layer):
+        """A weightless layer computing one of FORMULAS (stands in for a keras.ops node)."""
+
+        def __init__(self, formula, params=None, **kwargs):
+            super().__init__(**kwargs)
+            self.formula, self.params = formula, dict(params or {})
+
+        def call(self, x):
+            return functions[self.formula](x, **self.params)
+
+    class ToolkitCategoryEncoding(keras.layers.CategoryEncoding):
+        def _encode(self, inputs, count_weights=None):
+            hot = ops.one_hot(ops.convert_to_tensor(inputs), self.num_tokens, dtype=self.dtype)
+            if self.output_mode == "multi_hot":
+                return ops.max(hot, axis=-2)
+            if count_weights is not None:
+                hot = hot * ops.expand_dims(ops.cast(count_weights, self.dtype), -1)
+            return ops.sum(hot, axis=-2)
+
+    class ToolkitDiscretization(keras.layers.Discretization):
+        def call(self, inputs):
+            inputs = ops.convert_to_tensor(inputs)
+            if "float" not in str(inputs.dtype):
+                inputs = ops.cast(inputs, "float32")  # as Bucketize compares with float boundaries
+            boundaries = ops.cast(ops.convert_to_tensor(self.bin_boundaries, dtype="float32"), inputs.dtype)
+            above = ops.cast(ops.expand_dims(inputs, -1) >= boundaries, "int32")
+            return ops.cast(ops.sum(above, axis=-1), self.output_dtype)
+
+    return {
+        **functions,
+        "ToolkitFormula": ToolkitFormula,
+        "ToolkitCategoryEncoding": ToolkitCategoryEncoding,
+        "ToolkitDiscretization": ToolkitDiscretization,
+    }

@@ -7,9 +7,11 @@ SavedModel route is the only one; its weight quantization maps to --quantize.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from exporters.details import ExportDetails
+from exporters.unsupported_ops import TABLE_OPS, ops_in_saved_model, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
 from toolkit.errors import ExportError
 from toolkit.registry import exporter
@@ -34,9 +36,17 @@ def export_tfjs(loaded, staging: Path, quantization: str, options: dict) -> Expo
                     saved_model_tags="serve", quantization_dtype_map=dtype_map,
                 )
         except Exception as error:  # the converter raises ValueError for unsupported ops, others for I/O
-            raise ExportError(f"TF.js conversion failed: {' '.join(str(error).split())[:400]}") from error
-    rewrites = split_unfusable_activations(staging / "model.json")
-    check_tfjs(staging / "model.json", loaded)
+            raise _conversion_error(str(error), saved_model, loaded) from error
+        rewrites = split_unfusable_activations(staging / "model.json")
+        try:
+            check_tfjs(staging / "model.json", loaded)
+        except ExportError as error:
+            tables = {op: names for op, names in ops_in_saved_model(saved_model, TABLE_OPS).items() if names}
+            if tables:  # the converter turns a TF2 lookup table's resource into an extra graph input
+                raise unsupported_op_error(
+                    "tfjs", tables, loaded.model, "the TF.js graph model turns the lookup table into an extra input"
+                ) from error
+            raise
     return ExportDetails(main_file="model.json", rewrites=rewrites)
 
 
@@ -70,6 +80,16 @@ def split_unfusable_activations(model_json: Path) -> list[str]:
     if rewrites:
         model_json.write_text(json.dumps(data))
     return rewrites
+
+
+def _conversion_error(text: str, saved_model: Path, loaded) -> ExportError:
+    """UnsupportedOpError naming the ops and their Keras layers when tfjs's op list lacks them."""
+    match = re.search(r"Unsupported Ops in the model (before|after) optimization\s+(.*)", text, re.S)
+    if not match:
+        return ExportError(f"TF.js conversion failed: {' '.join(text.split())[:400]}")
+    ops = sorted({op.strip() for op in match.group(2).split(",") if op.strip()})
+    # After grappler's fusions an op may have no node of that type in the SavedModel itself.
+    return unsupported_op_error("tfjs", ops_in_saved_model(saved_model, ops), loaded.model, "TF.js has no kernel for {it}")
 
 
 def tensor_key(name: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from exporters.details import ExportDetails
+from exporters.unsupported_ops import ops_in_saved_model, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
 from toolkit.errors import ExportError, InputsError, UnsupportedOpError
 from toolkit.registry import exporter
@@ -52,15 +53,23 @@ def _configure(converter, loaded, quantization: str, options: dict) -> None:
         # Inputs and outputs stay float32 (quantize/dequantize at the edges) so callers need no scales.
 
 
-def unsupported_ops_message(error_text: str, target: str) -> str | None:
-    """Name the ops (and the Keras layers they come from) when the converter lacks them."""
-    ops = sorted(set(re.findall(r"'(?:tf|flex)\.(\w+)' op", error_text)))
-    if not ops and "Select TF ops" not in error_text and "not supported" not in error_text:
+def unsupported_ops(error_text: str) -> list[str]:
+    """TF op types the converter could not lower to TFLite builtins, from its error text."""
+    return sorted(set(re.findall(r"'(?:tf|flex)\.(\w+)' op", error_text)))
+
+
+def unsupported_ops_error(error_text: str, target: str, saved_model: Path, model) -> UnsupportedOpError | None:
+    """One error naming the ops, the Keras layers they come from and the target; None for other failures."""
+    ops = unsupported_ops(error_text)
+    if not ops and "Select TF ops" not in error_text:
         return None
-    layers = sorted(set(re.findall(r'@__inference_[^"]*?|"([A-Za-z0-9_]+)/[A-Za-z0-9_/]+@', error_text)) - {""})
-    where = f" (from Keras layer {', '.join(layers[:5])})" if layers else ""
-    listed = ", ".join(ops) if ops else "ops outside the TFLite builtin set"
-    return f"{target}: the model uses {listed}{where}, which TFLite builtins lack and no exact rewrite covers; the Flex delegate is not available"
+    if not ops:
+        first = " ".join(error_text.split())[:300]
+        return UnsupportedOpError(f"{target}: the model needs TF ops outside the TFLite builtin set ({first})")
+    return unsupported_op_error(
+        target, ops_in_saved_model(saved_model, ops), model,
+        "TFLite builtin ops lack {it} (the Flex delegate that runs TF ops is not available)",
+    )
 
 
 @exporter("tflite", quantizations=("none", "fp16", "dynamic", "int8"), converter="tensorflow")
@@ -75,13 +84,17 @@ def export_tflite(loaded, staging: Path, quantization: str, options: dict) -> Ex
                 flatbuffer = converter.convert()
         except Exception as error:  # ConverterError and friends: report the ops when that is the cause
             text = str(error)
-            message = unsupported_ops_message(text, f"tflite-{quantization}")
-            if message:
-                raise UnsupportedOpError(message) from error
+            unsupported = unsupported_ops_error(text, _target_name(quantization), saved_model, loaded.model)
+            if unsupported:
+                raise unsupported from error
             raise ExportError(f"TFLite conversion failed: {' '.join(text.split())[:400]}") from error
     (staging / "model.tflite").write_bytes(flatbuffer)
     check_tflite(staging / "model.tflite", loaded)
     return ExportDetails(main_file="model.tflite", notes=_notes(quantization))
+
+
+def _target_name(quantization: str) -> str:
+    return "tflite" if quantization == "none" else f"tflite ({quantization})"
 
 
 def _notes(quantization: str) -> list[str]:

@@ -1,0 +1,93 @@
+"""One UnsupportedOpError naming the ops a target lacks, the Keras layers they come from, and the target.
+
+A converter reports TF op types ("Erfc", "TensorListReserve"); the graph node
+names carry the Keras name scopes ("probe_1/activation_1/Gelu/Erfc"), which map
+back to the model's layers.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from toolkit.errors import UnsupportedOpError
+
+UNIQUIFIED = re.compile(r"_\d+$")  # TF appends _1, _2 ... to a name scope already in use
+TABLE_OPS = ("HashTableV2", "LookupTableFindV2", "LookupTableImportV2")  # lookup layers' vocabulary tables
+_UNROLL = ("set unroll=True on the recurrent layer (needs a fixed sequence length), or build the model as "
+           "Functional/Sequential so the exporter can unroll it")
+# What a user can do about an op no rewrite covers (rewrites only reach Functional/Sequential configs).
+OP_HINTS = {
+    "TensorListReserve": _UNROLL,
+    "TensorListSetItem": _UNROLL,
+    "TensorListFromTensor": _UNROLL,
+    "Erfc": "use gelu with approximate=True, or keras.ops.erf instead of erfc",
+    "HashTableV2": "do the vocabulary lookup before the model (in the input pipeline)",
+    "LookupTableFindV2": "do the vocabulary lookup before the model (in the input pipeline)",
+    "StringToHashBucketFast": "hash the values before the model (in the input pipeline)",
+    "AsString": "hash the values before the model (in the input pipeline)",
+}
+
+
+def saved_model_nodes(saved_model: Path) -> list[tuple[str, str]]:
+    """(node name, op type) of every node in the SavedModel's graph and its function library."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((Path(saved_model) / "saved_model.pb").read_bytes())
+    nodes = []
+    for meta_graph in proto.meta_graphs:
+        graph = meta_graph.graph_def
+        nodes += [(n.name, n.op) for n in graph.node]
+        for function in graph.library.function:
+            nodes += [(n.name, n.op) for n in function.node_def]
+    return nodes
+
+
+def keras_layers(model) -> dict[str, str]:
+    """Layer name -> "name (Class)" for every layer, nested ones (Bidirectional's LSTM) included."""
+    layers = {}
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        layers.setdefault(layer.name, f"'{layer.name}' ({type(layer).__name__})")
+    return layers
+
+
+def layer_of(node_name: str, layers: dict[str, str]) -> str | None:
+    """The innermost Keras layer whose name scope appears in `node_name`."""
+    found = None
+    for part in node_name.split("/"):
+        stripped = UNIQUIFIED.sub("", part)
+        # In the serving graph every Keras scope is uniquified once: layers dense, dense_1 appear as
+        # dense_1, dense_1_2. So one suffix is stripped first; the name as it is is the fallback.
+        name = stripped if stripped in layers else part if part in layers else None
+        if name:
+            found = layers[name]
+    return found
+
+
+def unsupported_op_error(target: str, op_nodes: dict[str, list[str]], model, lacks: str, hint: str = "") -> UnsupportedOpError:
+    """`op_nodes`: op type -> graph node names using it. One line naming every op, its layers and the target.
+
+    `lacks` says what is missing, with "{it}" for the op(s): "TF.js has no kernel for {it}".
+    """
+    layers = keras_layers(model)
+    by_source: dict[str, list[str]] = {}
+    for op, names in sorted(op_nodes.items()):
+        sources = sorted({s for s in (layer_of(n, layers) for n in names) if s})
+        where = f"from Keras layer {', '.join(sources[:4])}" if sources else "outside any Keras layer"
+        by_source.setdefault(where, []).append(op)
+    parts = [f"op{'s' if len(ops) > 1 else ''} {', '.join(ops)} ({where})" for where, ops in by_source.items()]
+    hints = [hint] if hint else []
+    hints += sorted({OP_HINTS[op] for op in op_nodes if op in OP_HINTS})
+    lacking = lacks.format(it="them" if len(op_nodes) > 1 else "it")
+    message = f"{target}: {'; '.join(parts)}: {lacking}, and no exact rewrite applies"
+    return UnsupportedOpError(message + "".join(f"; {h}" for h in hints))
+
+
+def ops_in_saved_model(saved_model: Path, op_types=None) -> dict[str, list[str]]:
+    """op type -> node names in the SavedModel, for each of `op_types` (all ops when None)."""
+    found = {op: [] for op in op_types or ()}
+    for name, op in saved_model_nodes(saved_model):
+        if op_types is None or op in found:
+            found.setdefault(op, []).append(name)
+    return found
