@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parity.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
     parity.add_argument("--markdown", type=Path, metavar="FILE", help="write the matrix as Markdown")
 
-    run = commands.add_parser("run", help="the main job: export every reference model (and later parity + bench)")
+    run = commands.add_parser("run", help="the main job: export every reference model to every target, check parity, benchmark; reports in --reports")
     run.add_argument("--out", type=Path, default=Path("artifacts"))
     run.add_argument("--reports", type=Path, default=Path("reports"))
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 # Piped output (CI logs, `| tee`) gets a wide console so matrices are not squeezed to 80 columns.
 stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
 def _shapes(specs) -> str:
