@@ -60,12 +60,16 @@ class ModelSignature:
         )
 
 
+# Length used for a dynamic non-batch dimension (e.g. a variable sequence length) in sample inputs.
+SAMPLE_DYNAMIC_LENGTH = 8
+
+
 def random_inputs(specs, batch: int, seed: int) -> dict[str, np.ndarray]:
     """Seeded inputs for `specs` at `batch`: N(0, 1) floats, in-range integers."""
     rng = np.random.default_rng(seed)
     feeds = {}
     for spec in specs:
-        shape = (batch, *spec.shape[1:])
+        shape = (batch, *(SAMPLE_DYNAMIC_LENGTH if d is None else d for d in spec.shape[1:]))
         if np.issubdtype(np.dtype(spec.dtype), np.integer):
             high = spec.max_value if spec.max_value else 10
             feeds[spec.name] = rng.integers(0, high, size=shape).astype(spec.dtype)
