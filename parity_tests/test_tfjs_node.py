@@ -6,20 +6,17 @@ kill it on purpose and check that the next request restarts it.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
-import shutil
 import signal
 import threading
 
 import numpy as np
 import pytest
 
-from parity_tests.conftest import MODEL_NAMES
-from toolkit.errors import ExportError, InputsError, RuntimeUnavailableError, UsageError
+from toolkit.errors import InputsError, RuntimeUnavailableError, UsageError
 from toolkit.golden import read_golden
 from toolkit.keras_model import predict
+from toolkit.manifest import read_manifest
 from toolkit.runtimes import tfjs_node
 from toolkit.runtimes.tfjs_node import TfjsNodeRuntime, check_node_setup, encode_tensor, shared_server
 
@@ -42,37 +39,6 @@ requires_node = pytest.mark.skipif(_node_ready() is not None, reason=str(_node_r
 
 
 # --- helpers ----------------------------------------------------------------
-def fused_activations(model_dir) -> set[str]:
-    """Activations fused into ops of a TF.js graph (lower case, as TF.js names them)."""
-    topology = json.loads((model_dir / "model.json").read_text())["modelTopology"]
-    found = set()
-    for node in topology["node"]:
-        fused = node.get("attr", {}).get("fused_ops", {}).get("list", {}).get("s", [])
-        if len(fused) > 1:
-            found.add(base64.b64decode(fused[1]).decode().lower())
-    return found
-
-
-def split_fused_activations(model_dir, out_dir) -> None:
-    """Copy a TF.js artifact, moving activations the backends lack out of fused ops (an exact rewrite).
-
-    X = _FusedMatMul[BiasAdd, Tanh](...) becomes X/fused = _FusedMatMul[BiasAdd](...); X = Tanh(X/fused),
-    so every consumer of X is unchanged. The tfjs exporter should do this; until then it lets the
-    control-flow test below run the dynamic_branch model.
-    """
-    shutil.copytree(model_dir, out_dir)
-    model_json = json.loads((out_dir / "model.json").read_text())
-    nodes = model_json["modelTopology"]["node"]
-    for index, node in enumerate(list(nodes)):
-        fused = node.get("attr", {}).get("fused_ops", {}).get("list", {}).get("s", [])
-        if len(fused) < 2 or base64.b64decode(fused[1]).decode().lower() in FUSABLE_ACTIVATIONS:
-            continue
-        inner = {**node, "name": node["name"] + "/fused", "attr": {**node["attr"], "fused_ops": {"list": {"s": fused[:1]}}}}
-        nodes[index] = inner
-        nodes.append({"name": node["name"], "op": base64.b64decode(fused[1]).decode(), "input": [inner["name"]], "attr": {"T": node["attr"]["T"]}})
-    (out_dir / "model.json").write_text(json.dumps(model_json))
-
-
 def assert_matches(got: dict, want: dict) -> None:
     """Same output names, then same values (by name, never by position)."""
     assert set(got) == set(want)
@@ -102,57 +68,20 @@ def make_runtime():
             pass
 
 
-# --- parity with Keras ---------------------------------------------------------
-@requires_node
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_tfjs_node_reproduces_keras(name, backend, loaded_models, exports, make_runtime):
-    result = exports[(name, "tfjs", "none")]
-    assert result.ok, result.error
-    lacking = fused_activations(result.path) - FUSABLE_ACTIVATIONS
-    if lacking:
-        # The runtime refuses at load rather than failing only when that node runs.
-        with pytest.raises(ExportError, match="fused activation"):
-            make_runtime(result.path, backend)
-        pytest.xfail(f"the tfjs exporter fuses {sorted(lacking)} into ops TF.js {backend} cannot run")
-    runtime = make_runtime(result.path, backend)
-    inputs, keras_outputs = read_golden(result.path)
-    assert_matches(runtime.infer(inputs), keras_outputs)
-    loaded = loaded_models[name]
-    single = loaded.reference.sample_inputs(loaded.signature.inputs, 1, seed=1)
-    assert_matches(runtime.infer(single), predict(loaded.model, loaded.signature, single))
-
-
+# --- parity with Keras: every model x backend x quantization is in test_parity_matrix.py ---------
 @requires_node
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_control_flow_runs_both_branches(backend, loaded_models, exports, make_runtime, tmp_path):
     """dynamic_branch (Switch/Merge) needs executeAsync; feed inputs that take each branch."""
     loaded = loaded_models["dynamic_branch"]
-    artifact = tmp_path / "tfjs"
-    split_fused_activations(exports[("dynamic_branch", "tfjs", "none")].path, artifact)
+    artifact = exports[("dynamic_branch", "tfjs", "none")].path
+    # The exporter splits the fused Tanh TF.js cannot run; the manifest records it.
+    assert any("fused Tanh split" in rewrite for rewrite in read_manifest(artifact)["rewrites"])
     runtime = make_runtime(artifact, backend)
     base = loaded.reference.sample_inputs(loaded.signature.inputs, 3, seed=3)["inputs"]
     for shift in (-2.0, 2.0):  # mean(x) < 0 takes one path, > 0 the other
         feeds = {"inputs": (base + shift).astype("float32")}
         assert_matches(runtime.infer(feeds), predict(loaded.model, loaded.signature, feeds))
-
-
-@requires_node
-@pytest.mark.parametrize("quantization", ["fp16", "uint8"])
-@pytest.mark.parametrize("name", MODEL_NAMES)
-def test_quantized_artifacts_run(name, quantization, exports, make_runtime):
-    """Quantized weights change values by design: check only that they run, finite and well shaped."""
-    result = exports[(name, "tfjs", quantization)]
-    assert result.ok, result.error
-    if fused_activations(result.path) - FUSABLE_ACTIVATIONS:
-        pytest.xfail("the tfjs exporter fuses activations TF.js cannot run (see test_tfjs_node_reproduces_keras)")
-    inputs, keras_outputs = read_golden(result.path)
-    for backend in BACKENDS:
-        outputs = make_runtime(result.path, backend).infer(inputs)
-        assert set(outputs) == set(keras_outputs)
-        for output, value in outputs.items():
-            assert value.shape == keras_outputs[output].shape, output
-            assert np.all(np.isfinite(value)), output
 
 
 # --- options, errors and the server's life ---------------------------------------
