@@ -21,6 +21,8 @@ DEFAULT_MODELS = "functional_mlp,residual_cnn,digits"
 
 def speedup_lines(rows) -> list[str]:
     """A plain-text table: Keras baselines first, then the other runtimes fastest first."""
+    from toolkit.exporting import artifact_label
+
     lines = [f"{'model':<16}{'b':>3}  {'runtime':<24}{'artifact':<16}{'setting':<12}{'thr':>4}"
              f"{'p50 ms':>10}{'p90 ms':>10}{'x pob':>9}{'x call':>9}"]
     timed = [r for r in rows if r.p50_ms]
@@ -29,7 +31,7 @@ def speedup_lines(rows) -> list[str]:
             group = [r for r in timed if r.model == model and r.batch == batch]
             group.sort(key=lambda r: (not r.is_baseline, r.p50_ms))
             for r in group:
-                artifact = r.target if r.quantization == "none" else f"{r.target}-{r.quantization}"
+                artifact = artifact_label(r.target, r.quantization)
                 pob = f"{r.speedup_vs_predict_on_batch:.2f}x" if r.speedup_vs_predict_on_batch else "-"
                 call = f"{r.speedup_vs_model_call:.2f}x" if r.speedup_vs_model_call else "-"
                 lines.append(f"{model:<16}{batch:>3}  {r.runtime:<24}{artifact:<16}{r.setting:<12}"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from toolkit.console import human_size
+from toolkit.exporting import artifact_label
 from toolkit.files import atomic_file
 
 LATENCY_PLOT = "latency.png"
@@ -25,17 +27,11 @@ def _num(value, digits=3) -> str:
 
 
 def _size(size) -> str:
-    if size is None:
-        return "-"
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(size)
+    return "-" if size is None else human_size(size)
 
 
 def artifact_name(row) -> str:
-    return row.target if row.quantization == "none" else f"{row.target}-{row.quantization}"
+    return artifact_label(row.target, row.quantization)
 
 
 def parity_cell(row) -> str:

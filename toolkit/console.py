@@ -8,6 +8,8 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
+from toolkit.exporting import artifact_label
+
 # Piped output (CI logs, `| tee`) gets a wide console so matrices are not squeezed to 80 columns.
 stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 stderr = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
@@ -55,7 +57,7 @@ def human_size(size: int) -> str:
 
 def print_export_results(results) -> None:
     for r in results:
-        label = r.target if r.quantization == "none" else f"{r.target}-{r.quantization}"
+        label = artifact_label(r.target, r.quantization)
         if not r.ok:
             stdout.print(f"[red]FAILED[/red] {r.model} {label}: {r.error}")
         elif r.reused:

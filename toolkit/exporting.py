@@ -36,9 +36,13 @@ class ExportResult:
         return self.error is None
 
 
+def artifact_label(target: str, quantization: str) -> str:
+    """How an artifact is named everywhere: its folder, tables and reports ("tflite-int8", "onnx")."""
+    return target if quantization == "none" else f"{target}-{quantization}"
+
+
 def artifact_dir(out_dir: Path, model: str, target: str, quantization: str) -> Path:
-    suffix = "" if quantization == "none" else f"-{quantization}"
-    return Path(out_dir) / model / f"{target}{suffix}"
+    return Path(out_dir) / model / artifact_label(target, quantization)
 
 
 def resolve_targets(target_arg: str | list[str]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from toolkit.exporting import artifact_label
 from toolkit.files import atomic_file
 
 COLUMNS = ("model", "target", "quantization", "runtime", "batch", "max_abs_err", "max_rel_err",
@@ -58,7 +59,7 @@ def summary_table(rows) -> str:
             values = [getattr(r, attribute) for r in group if getattr(r, attribute) is not None]
             return pick(values) if values else None
 
-        artifact = target if quantization == "none" else f"{target}-{quantization}"
+        artifact = artifact_label(target, quantization)
         cells = [worst("max_abs_err"), worst("p99_abs_err"), worst("cosine", min), worst("top1_agreement", min)]
         shown = ["-" if v is None else (f"{v:.6f}" if i >= 2 else f"{v:.2e}") for i, v in enumerate(cells)]
         lines.append(f"| {artifact} | {runtime} | {sum(r.passed for r in group)}/{len(group)} | "
@@ -95,7 +96,7 @@ def print_table(rows, console) -> None:
         for column in TERMINAL_COLUMNS:
             table.add_column(column.replace("_err", "").replace("_agreement", "").replace("_", " "), no_wrap=True)
         for row in (r for r in rows if r.model == model):
-            artifact = row.target if row.quantization == "none" else f"{row.target}-{row.quantization}"
+            artifact = artifact_label(row.target, row.quantization)
             cells = [_cell(row, c) for c in TERMINAL_COLUMNS]
             cells[-1] = f"[{colours[cells[-1]]}]{cells[-1]}[/]"
             table.add_row(artifact, *cells)
