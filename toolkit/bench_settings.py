@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 
 from toolkit.errors import UsageError
-from toolkit.parity import ALL_VARIANTS, RuntimeVariant
+from toolkit.parity import ALL_VARIANTS, RuntimeVariant, filter_by_runtime
 from toolkit.registry import load_runtimes
 
 SETTINGS = ("cpu", "mobile-like", "gpu")
@@ -116,12 +116,7 @@ def select_variants(settings, runtime_selection=None, targets=None) -> list[Benc
     if not runtime_selection or runtime_selection == "all":
         registered = load_runtimes()
         return [v for v in variants if v.runtime in registered]
-    wanted = runtime_selection.split(",") if isinstance(runtime_selection, str) else list(runtime_selection)
-    known = {v.label for v in ALL_VARIANTS} | {v.runtime for v in ALL_VARIANTS}
-    unknown = [w for w in wanted if w not in known]
-    if unknown:
-        raise UsageError(f"unknown runtime {', '.join(unknown)}; choose from {', '.join(sorted(known))} or all")
-    return [v for v in variants if v.label in wanted or v.runtime in wanted]
+    return filter_by_runtime(variants, runtime_selection, known=ALL_VARIANTS)
 
 
 def gpu_absence(variant: BenchVariant) -> str | None:

@@ -42,14 +42,19 @@ def runtime_variants(selection=None) -> list[RuntimeVariant]:
     """Registered variants; `selection` (labels or runtime names, list or comma string) filters them."""
     registered = load_runtimes()
     available = [v for v in ALL_VARIANTS if v.runtime in registered]
+    return filter_by_runtime(available, selection, known=available)
+
+
+def filter_by_runtime(variants, selection, known=ALL_VARIANTS) -> list:
+    """`variants` whose label or runtime is in `selection` (all when empty); names outside `known` are a UsageError."""
     if not selection or selection == "all":
-        return available
+        return list(variants)
     wanted = selection.split(",") if isinstance(selection, str) else list(selection)
-    known = {v.label for v in available} | {v.runtime for v in available}
-    unknown = [w for w in wanted if w not in known]
+    names = {v.label for v in known} | {v.runtime for v in known}
+    unknown = [w for w in wanted if w not in names]
     if unknown:
-        raise UsageError(f"unknown runtime {', '.join(unknown)}; choose from {', '.join(sorted(known))} or all")
-    return [v for v in available if v.label in wanted or v.runtime in wanted]
+        raise UsageError(f"unknown runtime {', '.join(unknown)}; choose from {', '.join(sorted(names))} or all")
+    return [v for v in variants if v.label in wanted or v.runtime in wanted]
 
 
 @dataclass
