@@ -28,3 +28,24 @@ def test_every_reference_model_has_cases(request):
             pytest.skip(f"{function} was not collected in this run")
         missing = set(REFERENCE_MODELS) - covered
         assert not missing, f"{function} has no case for {sorted(missing)}"
+
+
+def test_every_target_runtime_and_quantization_has_cases(request):
+    """Adding a target means an exporter, a runtime and a tolerance entry: catch the one forgotten."""
+    from toolkit.compare import QUANTIZED
+    from toolkit.registry import load_exporters, load_runtimes
+
+    items = [item for item in _collected(request) if item.originalname == "test_parity"]
+    if not items:
+        pytest.skip("test_parity was not collected in this run")
+    exporters = load_exporters()
+    covered_targets = {item.callspec.params["target"] for item in items}
+    covered_runtimes = {item.callspec.params["variant"].runtime for item in items}
+    assert covered_targets == set(exporters), f"targets without a parity case: {set(exporters) - covered_targets}"
+    runtimes = {name for name, entry in load_runtimes().items() if entry.target != "keras"}
+    assert runtimes <= covered_runtimes, f"runtimes without a parity case: {sorted(runtimes - covered_runtimes)}"
+    for target, entry in exporters.items():
+        covered = {item.callspec.params["quantization"] for item in items if item.callspec.params["target"] == target}
+        assert covered == set(entry.quantizations), f"{target}: quantizations without a case"
+        missing = [q for q in entry.quantizations if q != "none" and q not in QUANTIZED]
+        assert not missing, f"{target}: no tolerance entry in toolkit/compare.py for {missing}"
