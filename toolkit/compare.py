@@ -79,11 +79,13 @@ class ParityResult:
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity; 0 when one side is all zeros (undefined) and NaN on overflow (huge outputs)."""
     a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
-    norms = np.linalg.norm(a) * np.linalg.norm(b)
-    if norms == 0:
-        return 1.0 if np.array_equal(a, b) else 0.0
-    return float(np.dot(a, b) / norms)
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = np.linalg.norm(a) * np.linalg.norm(b)
+        if norms == 0:
+            return 1.0 if np.array_equal(a, b) else 0.0
+        return float(np.dot(a, b) / norms)
 
 
 def top1_agreement(reference: np.ndarray, got: np.ndarray) -> float:
