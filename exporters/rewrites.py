@@ -245,7 +245,7 @@ def _shown(shape) -> str:
 # --- the replacements, built on first use (keras is imported lazily) ---
 
 FORMULAS = {
-    "gelu_erf": "0.5*x*(1+erf(x/sqrt(2)))",
+    "gelu_erf": "x*(0.5+0.5*erf(x/sqrt(2)))",
     "softsign": "x/(1+|x|)",
     "celu": "max(x,0)+alpha*(exp(min(x,0)/alpha)-1)",
 }
@@ -257,7 +257,9 @@ def _custom_objects() -> dict:
     from keras import ops
 
     functions = {
-        "gelu_erf": lambda x: 0.5 * x * (1.0 + ops.erf(x * 0.7071067811865476)),
+        # Not 0.5*x*(1+erf(..)): grappler's remapper fuses that exact pattern after a MatMul into
+        # _FusedMatMul[GeluExact], which TF.js has no kernel for. Same function, another order.
+        "gelu_erf": lambda x: x * (0.5 + 0.5 * ops.erf(x * 0.7071067811865476)),
         "softsign": lambda x: x / (1.0 + ops.abs(x)),
         "celu": lambda x, alpha=1.0: ops.maximum(x, 0.0) + alpha * (ops.exp(ops.minimum(x, 0.0) / alpha) - 1.0),
     }

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from exporters.details import ExportDetails
+from exporters.tfjs_graph import fix_graph_for_tfjs
 from exporters.unsupported_ops import TABLE_OPS, ops_in_saved_model, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
 from toolkit.errors import ExportError
@@ -37,7 +38,7 @@ def export_tfjs(loaded, staging: Path, quantization: str, options: dict) -> Expo
                 )
         except Exception as error:  # the converter raises ValueError for unsupported ops, others for I/O
             raise _conversion_error(str(error), saved_model, loaded) from error
-        rewrites = split_unfusable_activations(staging / "model.json")
+        rewrites = fix_graph_for_tfjs(staging / "model.json", loaded.signature.output_names)
         try:
             check_tfjs(staging / "model.json", loaded)
         except ExportError as error:
@@ -48,38 +49,6 @@ def export_tfjs(loaded, staging: Path, quantization: str, options: dict) -> Expo
                 ) from error
             raise
     return ExportDetails(main_file="model.json", rewrites=rewrites)
-
-
-# Activations TF.js 4.22 kernels can fuse into MatMul/Conv2D; the converter's grappler pass
-# fuses others too (Tanh, ...), which every TF.js backend then rejects when that node runs.
-TFJS_FUSABLE_ACTIVATIONS = {"relu", "relu6", "prelu", "elu", "leakyrelu", "sigmoid"}
-
-
-def split_unfusable_activations(model_json: Path) -> list[str]:
-    """Exact rewrite: X = Fused[BiasAdd, Tanh](...) becomes X/fused = Fused[BiasAdd](...); X = Tanh(X/fused).
-
-    Consumers of X are untouched. Returns one description per rewritten node.
-    """
-    import base64
-
-    data = json.loads(model_json.read_text())
-    nodes = data["modelTopology"]["node"]
-    rewrites = []
-    for index, node in enumerate(list(nodes)):
-        fused = node.get("attr", {}).get("fused_ops", {}).get("list", {}).get("s", [])
-        if len(fused) != 2:
-            continue
-        activation = base64.b64decode(fused[1]).decode()
-        if activation.lower() in TFJS_FUSABLE_ACTIVATIONS:
-            continue
-        inner = {**node, "name": node["name"] + "/fused", "attr": {**node["attr"], "fused_ops": {"list": {"s": fused[:1]}}}}
-        nodes[index] = inner
-        nodes.append({"name": node["name"], "op": activation, "input": [inner["name"]], "attr": {"T": node["attr"]["T"]}})
-        rewrites.append(f"tfjs: {node['op']} with fused {activation} split into {node['op']} + {activation} "
-                        f"(TF.js kernels cannot fuse {activation}) at {node['name']}")
-    if rewrites:
-        model_json.write_text(json.dumps(data))
-    return rewrites
 
 
 def _conversion_error(text: str, saved_model: Path, loaded) -> ExportError:

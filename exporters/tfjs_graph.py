@@ -1,0 +1,120 @@
+"""Exact fixes to a converted TF.js graph (model.json) for what TF.js 4.22's kernels cannot run.
+
+The tensorflowjs converter runs grappler, which fuses ops into forms some TF.js
+backends reject at run time; each fix rewrites such a node into plain ops with the
+same result, and returns a description for the manifest. Parity proves them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+
+def fix_graph_for_tfjs(model_json: Path, output_names) -> list[str]:
+    """Apply every fix to `model_json` in place; returns the rewrites made."""
+    data = json.loads(model_json.read_text())
+    nodes = data["modelTopology"]["node"]
+    rewrites = split_unfusable_activations(nodes) + split_non_vector_bias(nodes)
+    rewrites += restore_output_names(data.get("signature", {}), output_names)
+    if rewrites:
+        model_json.write_text(json.dumps(data))
+    return rewrites
+
+
+def _fused_ops(node) -> list[str]:
+    return [base64.b64decode(s).decode() for s in node.get("attr", {}).get("fused_ops", {}).get("list", {}).get("s", [])]
+
+
+# Activations TF.js 4.22 kernels can fuse into MatMul/Conv2D; the converter's grappler pass
+# fuses others too (Tanh, ...), which every TF.js backend then rejects when that node runs.
+TFJS_FUSABLE_ACTIVATIONS = {"relu", "relu6", "prelu", "elu", "leakyrelu", "sigmoid"}
+
+
+def split_unfusable_activations(nodes: list) -> list[str]:
+    """X = Fused[BiasAdd, Tanh](...) becomes X/fused = Fused[BiasAdd](...); X = Tanh(X/fused).
+
+    Consumers of X are untouched. Returns one description per rewritten node.
+    """
+    rewrites = []
+    for index, node in enumerate(list(nodes)):
+        fused = node.get("attr", {}).get("fused_ops", {}).get("list", {}).get("s", [])
+        if len(fused) != 2:
+            continue
+        activation = base64.b64decode(fused[1]).decode()
+        if activation.lower() in TFJS_FUSABLE_ACTIVATIONS:
+            continue
+        inner = {**node, "name": node["name"] + "/fused", "attr": {**node["attr"], "fused_ops": {"list": {"s": fused[:1]}}}}
+        nodes[index] = inner
+        nodes.append({"name": node["name"], "op": activation, "input": [inner["name"]], "attr": {"T": node["attr"]["T"]}})
+        rewrites.append(f"tfjs: {node['op']} with fused {activation} split into {node['op']} + {activation} "
+                        f"(TF.js kernels cannot fuse {activation}) at {node['name']}")
+    return rewrites
+
+
+
+# Fused ops whose wasm kernels take only a rank-1 bias, and the plain op each came from.
+UNFUSED = {"_FusedMatMul": "MatMul", "_FusedConv2D": "Conv2D", "FusedDepthwiseConv2dNative": "DepthwiseConv2dNative",
+           "_FusedDepthwiseConv2dNative": "DepthwiseConv2dNative"}
+FUSION_ATTRS = {"fused_ops", "num_args", "TArgs", "epsilon", "leakyrelu_alpha", "num_host_args", "_input_shapes", "filter_format"}
+
+
+def _is_bias_vector(node) -> bool:
+    dims = (node or {}).get("attr", {}).get("value", {}).get("tensor", {}).get("tensorShape", {}).get("dim")
+    return node is not None and node["op"] == "Const" and dims is not None and len(dims) == 1
+
+
+def split_non_vector_bias(nodes: list) -> list[str]:
+    """Fused[BiasAdd(, act)](a, w, t) with t not a rank-1 constant becomes Op(a, w) + t (then act).
+
+    Grappler fuses `x W + h U` (an unrolled LSTM cell), `x W + x` (a residual) and the
+    (1, 1, 1, 1) bias of a single-filter Conv2D into these ops; TF.js's wasm kernels accept
+    only a bias vector ("only supports rank-1 bias") while the cpu backend broadcasts.
+    """
+    by_name = {n["name"]: n for n in nodes}
+    rewrites = []
+    for index, node in enumerate(list(nodes)):
+        fused = _fused_ops(node)
+        if node["op"] not in UNFUSED or not fused or fused[0] != "BiasAdd" or len(fused) > 2:
+            continue
+        bias = node["input"][2]
+        if _is_bias_vector(by_name.get(bias.split(":")[0])):
+            continue
+        attr = node["attr"]
+        base = {"name": node["name"] + "/unfused", "op": UNFUSED[node["op"]], "input": node["input"][:2],
+                "attr": {k: v for k, v in attr.items() if k not in FUSION_ATTRS}}
+        add_name = node["name"] if len(fused) == 1 else node["name"] + "/bias"
+        nodes[index] = base
+        nodes.append({"name": add_name, "op": "AddV2", "input": [base["name"], bias], "attr": {"T": attr["T"]}})
+        if len(fused) == 2:
+            activation = {"name": node["name"], "op": fused[1], "input": [add_name], "attr": {"T": attr["T"]}}
+            if fused[1] == "LeakyRelu":
+                activation["attr"]["alpha"] = attr["leakyrelu_alpha"]
+            nodes.append(activation)
+        rewrites.append(f"tfjs: {node['op']} with a bias that is not a vector split into {base['op']} + AddV2 "
+                        f"(TF.js wasm kernels take only a rank-1 bias) at {node['name']}")
+    return rewrites
+
+
+def restore_output_names(signature: dict, output_names) -> list[str]:
+    """Rename outputs the converter left as "Identity_<k>:0" back to the model's names.
+
+    The converter names a signature output after the model's output only when no other output
+    has the same dtype and shape; otherwise it keeps the frozen graph's tensor name, where k is
+    the output's position in tf.nest.flatten order of the serving dict (its names, sorted).
+    """
+    outputs = signature.get("outputs", {})
+    ordered = sorted(output_names)
+    renamed = {}
+    for key, info in outputs.items():
+        match = re.fullmatch(r"Identity(?:_(\d+))?:0", key)
+        if key.split(":")[0] in output_names or not match:
+            renamed[key] = info
+        else:
+            renamed[ordered[int(match.group(1) or 0)]] = info
+    if list(renamed) == list(outputs):
+        return []
+    signature["outputs"] = renamed
+    return [f"tfjs: signature outputs {sorted(set(outputs) - set(renamed))} renamed to the model's output names"]
