@@ -113,3 +113,12 @@ def test_parity_with_inputs_file_and_failing_exit_code(user_model, tmp_path, cap
     feeds[0, 0] = np.nan
     np.savez(inputs, sensor=feeds)
     assert main([*base, "--inputs", str(inputs)]) == 1
+
+
+def test_relative_out_folder_works_in_out_of_process_runtimes(user_model, tmp_path, monkeypatch, capsys):
+    """Node runs in its own working directory: artifact paths must reach it absolute (a `make run` bug)."""
+    path, layers_file = user_model
+    monkeypatch.chdir(tmp_path)
+    argv = ["parity", "--model", str(path), "--custom-objects", str(layers_file), "--out", "relative-art",
+            "--target", "tfjs", "--quantize", "none", "--runtime", "tfjs-node"]
+    assert main(argv) == EXIT_OK, capsys.readouterr().out

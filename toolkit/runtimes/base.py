@@ -21,7 +21,8 @@ class Runtime:
 
     def __init__(self, artifact: Path, threads: int | None = None, **options):
         """`artifact` is an artifact folder holding manifest.json (the keras runtime takes a .keras file)."""
-        self.artifact = Path(artifact)
+        # Absolute: out-of-process runtimes (Node, Chromium) do not share this process's working directory.
+        self.artifact = Path(artifact).resolve()
         self.threads = threads
         self.options = options
         self.signature: ModelSignature | None = None
