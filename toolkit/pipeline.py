@@ -38,7 +38,7 @@ def run_all(out_dir: Path, reports_dir: Path, console) -> int:
     report = run_benchmarks(out_dir, reports_dir / "bench", console)
     console.stdout.print(f"artifacts: {Path(out_dir).resolve()}")
     console.stdout.print(f"parity matrix: {(reports_dir / 'parity.md').resolve()}")
-    console.stdout.print(f"benchmark report: {report}")
+    console.stdout.print(f"benchmark report: {Path(report).resolve()}")
     return EXIT_PARITY_FAILED if parity_report.unexpected_failures(checked) else EXIT_OK
 
 
