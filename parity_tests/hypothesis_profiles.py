@@ -35,6 +35,12 @@ settings.register_profile(
 
 
 def active_profile() -> settings:
-    """The profile chosen with --hypothesis-profile, or ci when none was chosen."""
+    """The profile chosen with --hypothesis-profile, or ci when none was chosen.
+
+    Hypothesis' other flags derive a profile from the current one ("default-with-verbose-verbosity"
+    for --hypothesis-verbosity alone); without a profile of ours, ci applies with their verbosity.
+    """
     name = settings.get_current_profile_name()
-    return settings.get_profile(CI if name == "default" else name)
+    if name == "default" or name.startswith("default-with-"):
+        return settings(settings.get_profile(CI), verbosity=settings.default.verbosity)
+    return settings.get_profile(name)
