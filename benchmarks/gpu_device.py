@@ -42,12 +42,12 @@ def prepare() -> None:
     """On the CPU machine: export what the device needs and download its pure-Python wheels."""
     sys.path.insert(0, str(ROOT))
     from toolkit import api
-    from toolkit.exporting import artifact_dir
+    from toolkit.export.layout import artifact_dir
 
     shutil.rmtree(BUNDLE, ignore_errors=True)
     (BUNDLE / "models").mkdir(parents=True)
     for name in MODELS:
-        (result,) = api.export(name, "onnx", None, BUNDLE / "artifacts", refresh=True)
+        (result,) = api.export(name, ["onnx"], None, BUNDLE / "artifacts", force=True)
         assert result.ok, result.error
         shutil.copy(api.load(name).path, BUNDLE / "models" / f"{name}.keras")
         assert artifact_dir(BUNDLE / "artifacts", name, "onnx", "none").is_dir()
@@ -78,13 +78,14 @@ def timed(call) -> dict:
 
 
 def golden(name):
-    from toolkit.golden import read_golden
+    from toolkit.export.golden import read_golden
 
     return read_golden(BUNDLE / "artifacts" / name / "onnx")
 
 
 def parity(name, outputs) -> dict:
-    from toolkit.compare import DEFAULT_FLOAT32, compare_outputs
+    from toolkit.parity.compare import compare_outputs
+    from toolkit.parity.tolerances import DEFAULT_FLOAT32
 
     _, reference = golden(name)
     result = compare_outputs(reference, outputs, {k: DEFAULT_FLOAT32 for k in reference})
@@ -102,7 +103,7 @@ def keras_rows(label: str) -> list[dict]:
 
     import models.custom_layers  # noqa: F401  (registers the custom classes the .keras files use)
     import models.subclassed  # noqa: F401
-    from toolkit.keras_model import describe_model, model_args, predict
+    from toolkit.model.calling import describe_model, model_args, predict
 
     rows = []
     for name in MODELS:

@@ -1,7 +1,7 @@
 """How much the benchmark harness adds: its p50 against a bare loop calling the engine directly.
 
 For ONNX Runtime and LiteRT, on the same artifact, inputs, thread count and process, this times
-(a) toolkit.bench's steady-state loop over the toolkit runtime, as `toolkit bench` does, and
+(a) Runtime.time_runs (the benchmark's steady-state loop) over the toolkit runtime, as `toolkit bench` does, and
 (b) a bare loop around `InferenceSession.run` / LiteRT's signature runner, created here without the
 toolkit. Rounds alternate (a) and (b) so drift on a shared machine hits both alike. Prints each
 p50, the ratio (a)/(b), and exits 1 if a ratio is outside 1 +- 10%. A script, not a test: it times.
@@ -26,7 +26,7 @@ TOLERANCE = 0.10
 
 
 def main_file(folder: Path) -> Path:
-    from toolkit.manifest import read_manifest
+    from toolkit.export.manifest import read_manifest
 
     return folder / read_manifest(folder)["main_file"]
 
@@ -61,7 +61,7 @@ def bare_loop(call, feeds, runs: int) -> list[float]:
 
 
 def compare(label, runtime, bare_call, feeds, rounds: int, runs: int) -> float:
-    from toolkit.bench import TimingPlan, steady_state
+    from toolkit.runtimes.timing import TimingPlan
 
     plan = TimingPlan(runs=runs, time_budget_s=60.0, warmup=50)
     runtime.infer(feeds)  # the harness's first inference: validates the feeds once
@@ -69,7 +69,7 @@ def compare(label, runtime, bare_call, feeds, rounds: int, runs: int) -> float:
         bare_call(feeds)
     harness, bare = [], []
     for _ in range(rounds):
-        harness += steady_state(runtime, feeds, plan)[0]
+        harness += runtime.time_runs(feeds, plan)
         bare += bare_loop(bare_call, feeds, runs)
     h50, b50 = float(np.median(harness)), float(np.median(bare))
     ratio = h50 / b50
@@ -91,12 +91,13 @@ def main(argv=None) -> int:
 
     import_tf()
     from toolkit import api
-    from toolkit.golden import sample_feeds
-    from toolkit.registry import load_runtimes
+    from toolkit.model.samples import sample_feeds
+    from toolkit.registry import runtimes as registered_runtimes
 
-    exports = {r.target: r for r in api.export(args.model, "onnx,tflite", "none", args.out, refresh=True)}
-    feeds = sample_feeds(api.load(args.model), args.batch, args.batch)
-    runtimes = load_runtimes()
+    loaded = api.load(args.model)
+    exports = {r.target: r for r in api.export(loaded, ["onnx", "tflite"], ["none"], args.out)}
+    feeds = sample_feeds(loaded, args.batch, args.batch)
+    runtimes = registered_runtimes()
     ratios = []
     for label, target, bare in (("onnxruntime", "onnx", bare_onnxruntime), ("litert", "tflite", bare_litert)):
         path = exports[target].path

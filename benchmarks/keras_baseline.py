@@ -21,8 +21,6 @@ DEFAULT_MODELS = "functional_mlp,residual_cnn,digits"
 
 def speedup_lines(rows) -> list[str]:
     """A plain-text table: Keras baselines first, then the other runtimes fastest first."""
-    from toolkit.exporting import artifact_label
-
     lines = [f"{'model':<16}{'b':>3}  {'runtime':<24}{'artifact':<16}{'setting':<12}{'thr':>4}"
              f"{'p50 ms':>10}{'p90 ms':>10}{'x pob':>9}{'x call':>9}"]
     timed = [r for r in rows if r.p50_ms]
@@ -31,7 +29,7 @@ def speedup_lines(rows) -> list[str]:
             group = [r for r in timed if r.model == model and r.batch == batch]
             group.sort(key=lambda r: (not r.is_baseline, r.p50_ms))
             for r in group:
-                artifact = artifact_label(r.target, r.quantization)
+                artifact = r.artifact
                 pob = f"{r.speedup_vs_predict_on_batch:.2f}x" if r.speedup_vs_predict_on_batch else "-"
                 call = f"{r.speedup_vs_model_call:.2f}x" if r.speedup_vs_model_call else "-"
                 lines.append(f"{model:<16}{batch:>3}  {r.runtime:<24}{artifact:<16}{r.setting:<12}"
@@ -55,10 +53,15 @@ def main(argv=None) -> int:
     parser.add_argument("--report", type=Path)
     args = parser.parse_args(argv)
 
-    from toolkit import api, bench_report
+    from toolkit import api
+    from toolkit.bench import report as bench_report
+    from toolkit.cli import integers, items
+    from toolkit.runtimes.timing import TimingPlan
 
-    results = api.benchmark(args.models, args.target, args.quantize, args.runtime, args.setting, args.batch, args.out,
-                            runs=args.runs, time_budget_s=args.time_budget,
+    default = TimingPlan()
+    plan = TimingPlan(runs=args.runs or default.runs, time_budget_s=args.time_budget or default.time_budget_s)
+    results = api.benchmark(items(args.models), items(args.target), items(args.quantize), items(args.runtime),
+                            items(args.setting), integers(args.batch), args.out, plan=plan,
                             on_progress=lambda text: print(f"bench: {text}", file=sys.stderr))
     print("\n".join(speedup_lines(results.rows)))
     for line in bench_report.problem_lines(results.rows):

@@ -2,7 +2,7 @@
 
 Each probe is a small Functional model around one layer (or activation) with
 non-trivial random weights, saved to .keras and pushed through the toolkit's
-own API: `api.export(path, "all")`, then `check_parity` in the in-process
+own API: `api.export(path, ["all"])`, then `check_parity` in the in-process
 runtimes (and tfjs-node when it is available). The cell of each layer x target
 is ok, rewritten (how, with the worst error against Keras), or unsupported (the
 exporter's message).
@@ -31,7 +31,7 @@ SEQ = (8, 6)  # fixed sequence length x features for the recurrent and attention
 IMAGE = (12, 12, 3)
 VOCAB, TOKENS = 50, 10
 TARGETS = ("saved_model", "tflite", "onnx", "tfjs")
-IN_PROCESS_RUNTIMES = "tf_savedmodel,litert,onnxruntime"
+IN_PROCESS_RUNTIMES = ["tf_savedmodel", "litert", "onnxruntime"]
 
 
 def _sequence(layer_fn, shape=SEQ):
@@ -240,14 +240,14 @@ def save_probe(name: str, folder: Path) -> Path:
 def parity_variants():
     """The in-process runtimes, plus tfjs-node (cpu backend) where Node and its packages are set up."""
     from toolkit.errors import ToolkitError
-    from toolkit.parity import runtime_variants
+    from toolkit.runtimes.variants import runtime_variants
 
     variants = list(runtime_variants(IN_PROCESS_RUNTIMES))
     try:
         from toolkit.runtimes.tfjs_node import check_node_setup
 
         check_node_setup()
-        variants += [v for v in runtime_variants("tfjs-node") if v.label == "tfjs-node-cpu"]
+        variants += runtime_variants(["tfjs-node-cpu"])
     except (ImportError, ToolkitError):  # not written yet, or Node/packages missing: no TF.js parity
         pass
     return variants
@@ -255,7 +255,7 @@ def parity_variants():
 
 def _cell(result, rows) -> dict:
     """One table cell: status, detail and worst error of one export and its parity rows."""
-    from toolkit.manifest import read_manifest
+    from toolkit.export.manifest import read_manifest
 
     if not result.ok:
         return {"status": "unsupported" if "exact rewrite" in result.error else "fails",
@@ -274,11 +274,11 @@ def _cell(result, rows) -> dict:
 def probe(name: str, work: Path, variants) -> dict[str, dict]:
     """target -> cell for one probe layer."""
     from toolkit import api
-    from toolkit.parity import check_parity
+    from toolkit.parity.run import check_parity
 
     path = save_probe(name, work / "models")
     loaded = api.load(str(path))
-    results = api.export(str(path), "all", None, work / "artifacts", force=True)
+    results = api.export(loaded, ["all"], None, work / "artifacts", force=True)
     rows = check_parity(loaded, results, variants)
     cells = {}
     for result in results:
@@ -344,7 +344,7 @@ def write_table(table: dict[str, dict[str, dict]], out: Path, variants, seconds:
         "",
         "Written by `benchmarks/probe_ops.py` (do not edit by hand; rerun it). Each row is a small",
         "Functional model around one layer, with random non-trivial weights, exported with",
-        "`toolkit.api.export(path, \"all\")` and checked with `check_parity` at batch 1 and 4",
+        "`toolkit.api.export(path, [\"all\"])` and checked with `check_parity` at batch 1 and 4",
         f"in: {labels}. A cell is `ok` (worst abs error vs Keras), `rewritten: how` (an exact",
         "rewrite from `exporters/rewrites.py`, recorded in the manifest's `rewrites`, and its",
         "worst abs error), or `unsupported: message` (the export fails with UnsupportedOpError).",

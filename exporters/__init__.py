@@ -1,3 +1,4 @@
-"""Exporters: one module per target, each registering itself in toolkit.registry.EXPORTERS."""
+"""Exporters: one module per target, each registering itself with @toolkit.registry.exporter.
 
-from exporters import onnx, saved_model, tfjs, tflite  # noqa: F401  (registration)
+Imported by toolkit.plugins.load_plugins(); helper modules (rewrites, tfjs_graph, ...) register nothing.
+"""

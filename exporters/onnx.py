@@ -14,6 +14,7 @@ from exporters.details import ExportDetails
 from exporters.unsupported_ops import TABLE_OPS, ops_in_saved_model, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
 from toolkit.errors import ExportError, UnsupportedOpError
+from toolkit.model.loading import LoadedModel
 from toolkit.registry import exporter
 from toolkit.tf_env import native_output_silenced
 
@@ -34,8 +35,8 @@ def _convert(saved_model: Path, output: Path, opset: int):
     )
 
 
-@exporter("onnx", quantizations=("none",), converter="tf2onnx")
-def export_onnx(loaded, staging: Path, quantization: str, options: dict) -> ExportDetails:
+@exporter("onnx", quantizations=("none",), converter="tf2onnx", options={"opset": DEFAULT_OPSET})
+def export_onnx(loaded: LoadedModel, staging: Path, quantization: str, options: dict) -> ExportDetails:
     opset = int(options.get("opset", DEFAULT_OPSET))
     target = staging / "model.onnx"
     with temporary_saved_model(loaded) as saved_model:
@@ -87,7 +88,7 @@ def _conversion_error(text: str, saved_model: Path, loaded, opset: int) -> Expor
     return ExportError(f"ONNX conversion failed: {text[:400]}")
 
 
-def check_onnx(path: Path, loaded) -> None:
+def check_onnx(path: Path, loaded: LoadedModel) -> None:
     import onnx
     import onnxruntime
 

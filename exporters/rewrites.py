@@ -22,7 +22,8 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from toolkit.errors import ExportError, UnsupportedOpError
+from toolkit.errors import ExportError, UnsupportedOpError, one_line
+from toolkit.model.loading import LoadedModel
 
 ANY_LAYER = "*"
 RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN")
@@ -150,7 +151,7 @@ REWRITES = _table(
 )
 
 
-def prepare_for_target(loaded, target: str):
+def prepare_for_target(loaded: LoadedModel, target: str) -> tuple[LoadedModel, list[str]]:
     """(LoadedModel to convert, [rewrite descriptions]) for `target`."""
     if not any(key[0] == target for key in REWRITES):
         return loaded, []
@@ -169,7 +170,7 @@ def prepare_for_target(loaded, target: str):
     except Exception as error:  # Keras raises many types from from_config/set_weights
         raise ExportError(
             f"{target}: rebuilding {loaded.name} with exact rewrites ({'; '.join(descriptions)[:300]}) failed: "
-            f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
+            f"{one_line(error, 300)}"
         ) from error
     return dataclasses.replace(loaded, model=rebuilt), descriptions
 

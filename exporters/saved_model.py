@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from exporters.details import ExportDetails
+from toolkit.model.loading import LoadedModel
+from toolkit.model.spec import ModelSignature
 from toolkit.registry import exporter
 
 
-def serving_function(loaded):
+def serving_function(loaded: LoadedModel) -> Callable[..., dict]:
     """A function of the model's inputs, positional in signature order, returning outputs by name."""
-    from toolkit.keras_model import model_args, outputs_by_name
+    from toolkit.model.calling import model_args, outputs_by_name
 
     signature = loaded.signature
     model = loaded.model
@@ -23,13 +26,13 @@ def serving_function(loaded):
     return serve
 
 
-def input_signature(loaded):
+def input_signature(loaded: LoadedModel) -> list:
     import tensorflow as tf
 
     return [tf.TensorSpec(spec.shape, spec.dtype, name=spec.name) for spec in loaded.signature.inputs]
 
 
-def write_saved_model(loaded, folder: Path) -> None:
+def write_saved_model(loaded: LoadedModel, folder: Path) -> None:
     """Write the SavedModel into `folder` (used by the TFLite and TF.js exporters too)."""
     from keras.export import ExportArchive
 
@@ -40,13 +43,13 @@ def write_saved_model(loaded, folder: Path) -> None:
 
 
 @exporter("saved_model", quantizations=("none",), converter="tensorflow")
-def export_saved_model(loaded, staging: Path, quantization: str, options: dict) -> ExportDetails:
+def export_saved_model(loaded: LoadedModel, staging: Path, quantization: str, options: dict) -> ExportDetails:
     write_saved_model(loaded, staging)
     check_saved_model(staging, loaded.signature)
     return ExportDetails(main_file="saved_model.pb")
 
 
-def check_saved_model(folder: Path, signature) -> None:
+def check_saved_model(folder: Path, signature: ModelSignature) -> None:
     """Reload and confirm the signature's names: a SavedModel that does not load is no artifact."""
     import tensorflow as tf
 

@@ -15,6 +15,7 @@ from exporters.tfjs_graph import fix_graph_for_tfjs
 from exporters.unsupported_ops import TABLE_OPS, ops_in_saved_model, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
 from toolkit.errors import ExportError
+from toolkit.model.loading import LoadedModel
 from toolkit.registry import exporter
 from toolkit.tf_env import native_output_silenced
 
@@ -23,7 +24,7 @@ QUANTIZATION_DTYPES = {"none": None, "fp16": "float16", "uint8": "uint8"}
 
 
 @exporter("tfjs", quantizations=("none", "fp16", "uint8"), converter="tensorflowjs")
-def export_tfjs(loaded, staging: Path, quantization: str, options: dict) -> ExportDetails:
+def export_tfjs(loaded: LoadedModel, staging: Path, quantization: str, options: dict) -> ExportDetails:
     with native_output_silenced(fds=(1, 2)):  # tensorflow_decision_forests prints a banner on import
         from tensorflowjs.converters import tf_saved_model_conversion_v2 as conversion
 
@@ -66,7 +67,7 @@ def tensor_key(name: str) -> str:
     return name.split(":")[0]
 
 
-def check_tfjs(path: Path, loaded) -> None:
+def check_tfjs(path: Path, loaded: LoadedModel) -> None:
     """The graph model keeps the signature's names; running it is the tfjs-node runtime's job."""
     signature = json.loads(path.read_text()).get("signature", {})
     names_in, names_out = set(map(tensor_key, signature.get("inputs", {}))), set(map(tensor_key, signature.get("outputs", {})))

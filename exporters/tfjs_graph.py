@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 
-def fix_graph_for_tfjs(model_json: Path, output_names) -> list[str]:
+def fix_graph_for_tfjs(model_json: Path, output_names: Sequence[str]) -> list[str]:
     """Apply every fix to `model_json` in place; returns the rewrites made."""
     data = json.loads(model_json.read_text())
     nodes = data["modelTopology"]["node"]
@@ -98,7 +99,7 @@ def split_non_vector_bias(nodes: list) -> list[str]:
     return rewrites
 
 
-def restore_output_names(signature: dict, output_names) -> list[str]:
+def restore_output_names(signature: dict, output_names: Sequence[str]) -> list[str]:
     """Rename outputs the converter left as "Identity_<k>:0" back to the model's names.
 
     The converter names a signature output after the model's output only when no other output

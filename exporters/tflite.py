@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,17 +17,21 @@ from exporters.details import ExportDetails
 from exporters.unsupported_ops import ops_in_saved_model, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
 from toolkit.errors import ExportError, InputsError, UnsupportedOpError
+from toolkit.model.loading import LoadedModel
 from toolkit.registry import exporter
 from toolkit.tf_env import native_output_silenced
+
+if TYPE_CHECKING:
+    import keras
 
 CALIBRATION_BATCHES = 32
 
 
-def representative_batches(loaded, options: dict):
+def representative_batches(loaded: LoadedModel, options: dict) -> list[dict[str, np.ndarray]]:
     """Calibration feeds for int8: --calibration FILE.npz, else the reference model's sample inputs."""
     calibration = options.get("calibration")
     if calibration:
-        from toolkit.inputs import load_inputs_file
+        from toolkit.model.inputs import load_inputs_file
 
         feeds = load_inputs_file(Path(calibration), loaded.signature)
         count = len(next(iter(feeds.values())))
@@ -58,7 +63,7 @@ def unsupported_ops(error_text: str) -> list[str]:
     return sorted(set(re.findall(r"'(?:tf|flex)\.(\w+)' op", error_text)))
 
 
-def unsupported_ops_error(error_text: str, target: str, saved_model: Path, model) -> UnsupportedOpError | None:
+def unsupported_ops_error(error_text: str, target: str, saved_model: Path, model: keras.Model) -> UnsupportedOpError | None:
     """One error naming the ops, the Keras layers they come from and the target; None for other failures."""
     ops = unsupported_ops(error_text)
     if not ops and "Select TF ops" not in error_text:
@@ -72,8 +77,9 @@ def unsupported_ops_error(error_text: str, target: str, saved_model: Path, model
     )
 
 
-@exporter("tflite", quantizations=("none", "fp16", "dynamic", "int8"), converter="tensorflow")
-def export_tflite(loaded, staging: Path, quantization: str, options: dict) -> ExportDetails:
+@exporter("tflite", quantizations=("none", "fp16", "dynamic", "int8"), converter="tensorflow",
+          options={"calibration": None}, option_scope={"calibration": ("int8",)})
+def export_tflite(loaded: LoadedModel, staging: Path, quantization: str, options: dict) -> ExportDetails:
     import tensorflow as tf
 
     with temporary_saved_model(loaded) as saved_model:
@@ -103,13 +109,13 @@ def _notes(quantization: str) -> list[str]:
     return []
 
 
-def check_tflite(path: Path, loaded) -> None:
+def check_tflite(path: Path, loaded: LoadedModel) -> None:
     """Load in the LiteRT interpreter and run one batch: a file that does not run is no artifact."""
     import warnings
 
     from ai_edge_litert.interpreter import Interpreter
 
-    from toolkit.spec import random_inputs
+    from toolkit.model.spec import random_inputs
 
     with warnings.catch_warnings(), native_output_silenced():
         # LiteRT warns on every Interpreter that tf.lite.Interpreter is deprecated; this is the new one.

@@ -8,9 +8,14 @@ back to the model's layers.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.errors import UnsupportedOpError
+
+if TYPE_CHECKING:
+    import keras
 
 UNIQUIFIED = re.compile(r"_\d+$")  # TF appends _1, _2 ... to a name scope already in use
 TABLE_OPS = ("HashTableV2", "LookupTableFindV2", "LookupTableImportV2")  # lookup layers' vocabulary tables
@@ -44,7 +49,7 @@ def saved_model_nodes(saved_model: Path) -> list[tuple[str, str]]:
     return nodes
 
 
-def keras_layers(model) -> dict[str, str]:
+def keras_layers(model: keras.Model) -> dict[str, str]:
     """Layer name -> "name (Class)" for every layer, nested ones (Bidirectional's LSTM) included."""
     layers = {}
     for layer in model._flatten_layers(include_self=False, recursive=True):
@@ -65,7 +70,7 @@ def layer_of(node_name: str, layers: dict[str, str]) -> str | None:
     return found
 
 
-def unsupported_op_error(target: str, op_nodes: dict[str, list[str]], model, lacks: str, hint: str = "") -> UnsupportedOpError:
+def unsupported_op_error(target: str, op_nodes: dict[str, list[str]], model: keras.Model, lacks: str, hint: str = "") -> UnsupportedOpError:
     """`op_nodes`: op type -> graph node names using it. One line naming every op, its layers and the target.
 
     `lacks` says what is missing, with "{it}" for the op(s): "TF.js has no kernel for {it}".
@@ -84,7 +89,7 @@ def unsupported_op_error(target: str, op_nodes: dict[str, list[str]], model, lac
     return UnsupportedOpError(message + "".join(f"; {h}" for h in hints))
 
 
-def ops_in_saved_model(saved_model: Path, op_types=None) -> dict[str, list[str]]:
+def ops_in_saved_model(saved_model: Path, op_types: Sequence[str] | None = None) -> dict[str, list[str]]:
     """op type -> node names in the SavedModel, for each of `op_types` (all ops when None)."""
     found = {op: [] for op in op_types or ()}
     for name, op in saved_model_nodes(saved_model):

@@ -5,7 +5,7 @@ import numpy as np
 from keras import layers
 
 from models.registry import reference_model, teacher_classification
-from toolkit.compare import Tolerance
+from toolkit.parity.tolerances import Tolerance
 
 
 @reference_model(

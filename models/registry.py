@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from toolkit.compare import Tolerance
-from toolkit.spec import TensorSpec, random_inputs
+from toolkit.model.spec import TensorSpec, random_inputs
+from toolkit.parity.tolerances import Tolerance
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ import numpy as np
 from keras import layers, ops
 
 from models.registry import reference_model, teacher_classification, teacher_regression
-from toolkit.spec import TensorSpec
+from toolkit.model.spec import TensorSpec
 
 
 @keras.saving.register_keras_serializable(package="toolkit_models")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.keras_model import describe_model, model_args, outputs_by_name
+from toolkit.model.calling import describe_model, model_args, outputs_by_name
 
 
 def train_with_gradient_tape(model, entry, seed: int = 0) -> list[float]:

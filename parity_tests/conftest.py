@@ -1,7 +1,8 @@
 """Session-scoped fixtures: one TensorFlow import, each reference model trained and exported once.
 
 Exports go to $TOOLKIT_CACHE_DIR/test-artifacts and are reused across runs when the
-source model's hash and options are unchanged (the exporter's own up-to-date check).
+source model's hash and options are unchanged (the exporter's own up-to-date check); a
+cached artifact of an older source model is replaced, since the cache belongs to the suite.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from toolkit.plugins import load_plugins
 from toolkit.tf_env import import_tf
 
 import_tf()
+load_plugins()  # what toolkit.api does: every exporter and runtime registered
 
 from models import REFERENCE_MODELS  # noqa: E402
 from toolkit.files import cache_dir  # noqa: E402
@@ -29,7 +32,7 @@ def artifacts_root() -> Path:
 
 class _Loaded(dict):
     def __missing__(self, name):
-        from toolkit.loading import resolve_model
+        from toolkit.model.loading import resolve_model
 
         self[name] = resolve_model(name)
         return self[name]
@@ -48,10 +51,11 @@ class _Exports(dict):
         self.root = root
 
     def __missing__(self, key):
-        from toolkit.exporting import export_model
+        from toolkit.export.run import export_model
 
         name, target, quantization = key
-        (result,) = export_model(self.loaded_models[name], [(target, quantization)], self.root, refresh=True)
+        loaded = self.loaded_models[name]
+        (result,) = export_model(loaded, [(target, quantization)], self.root, replace_conflicts=True)
         self[key] = result
         return result
 

@@ -7,10 +7,8 @@ fixed converter bug shows up as an XPASS failure and the registry entry goes.
 import pytest
 
 from models import REFERENCE_MODELS
-from toolkit.parity import runtime_variants
-from toolkit.registry import load_exporters
-
-BROWSER_RUNTIMES = {"tfjs-browser", "ort-web"}
+from toolkit.registry import exporters
+from toolkit.runtimes.variants import RuntimeVariant, runtime_variants
 
 
 def artifact_cases():
@@ -18,17 +16,17 @@ def artifact_cases():
     return [
         (name, target, quantization)
         for name in REFERENCE_MODELS
-        for target, entry in load_exporters().items()
+        for target, entry in exporters().items()
         for quantization in entry.quantizations
     ]
 
 
-def _marks(name, target, quantization, runtime=None):
+def _marks(name, target, quantization, variant: RuntimeVariant | None = None):
     marks = []
     reason = REFERENCE_MODELS[name].expected_failures.get((target, quantization))
     if reason:
         marks.append(pytest.mark.xfail(strict=True, reason=reason))
-    if runtime in BROWSER_RUNTIMES:
+    if variant is not None and variant.runtime_class.is_browser:
         marks.append(pytest.mark.browser)
     return marks
 
@@ -45,7 +43,7 @@ def parity_params():
     return [
         pytest.param(name, target, quantization, variant,
                      id=f"{name}-{target}-{quantization}-{variant.label}",
-                     marks=_marks(name, target, quantization, variant.runtime))
+                     marks=_marks(name, target, quantization, variant))
         for name, target, quantization in artifact_cases()
         for variant in runtime_variants()
         if variant.target == target

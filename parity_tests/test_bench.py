@@ -6,14 +6,21 @@ Timing runs are kept tiny (--runs / --time-budget); artifacts come from the sess
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from toolkit.bench import EXTRA_FIELDS, FIELDS, ROW_KEYS, BenchRow, TimingPlan, bench_runtime, latency_stats
-from toolkit.bench_settings import BenchVariant, gpu_absence, setting_variants
+from toolkit.bench.harness import bench_runtime, latency_stats
+from toolkit.bench.results import EXTRA_FIELDS, FIELDS, ROW_KEYS, BenchRow
+from toolkit.bench.run import bench_artifact
+from toolkit.bench.settings import gpu_absence, setting_variants
 from toolkit.cli import main
 from toolkit.errors import EXIT_USAGE, RuntimeUnavailableError
+from toolkit.model.spec import ModelSignature, TensorSpec
+from toolkit.runtimes.base import Runtime
+from toolkit.runtimes.timing import TimingPlan
+from toolkit.runtimes.variants import RuntimeVariant
 
 TINY = ["--runs", "12", "--time-budget", "0.1", "--warmup", "2"]
 REQUIRED = set(FIELDS)
@@ -43,34 +50,43 @@ def _assert_sane(row: dict, max_runs: int) -> None:
 
 
 # --- the harness on fake runtimes (no TensorFlow work) ------------------------------------------
-class _FakeRuntime:
+class _FakeRuntime(Runtime):
+    """A Runtime with no engine behind it: doubles its input, or fails where told to."""
+
     name = "fake"
 
     def __init__(self, fail_at=None):
+        super().__init__(Path("."))
         self.fail_at, self.calls, self.closed = fail_at, 0, False
 
-    def activate(self):
+    def read_signature(self):
         if self.fail_at == "load":
             raise RuntimeUnavailableError("fake: not installed here")
-        return self
+        return ModelSignature((TensorSpec("x", (None, 3), "float32"),), (TensorSpec("y", (None, 3), "float32"),))
 
-    def infer(self, feeds):
+    def load_impl(self):
+        pass
+
+    def infer_impl(self, feeds):
         self.calls += 1
         if self.fail_at == "infer":
             raise RuntimeError("fake: crashed")
         return {"y": feeds["x"] * 2}
 
-    def close(self):
+    def close_impl(self):
         self.closed = True
 
 
 class _InRuntimeTimed(_FakeRuntime):
-    def time_runs(self, feeds, warmup=5, runs=20):
+    times_itself = True
+
+    def measure_runs(self, feeds, warmup, runs):
         return [0.5 + 0.01 * i for i in range(runs)]
 
 
 def _fake_rows():
-    return {b: BenchRow("m", "onnx", "none", "fake", "cpu", 1, b) for b in (1, 8)}
+    return {b: BenchRow(model="m", target="onnx", quantization="none", runtime="fake", batch=b, setting="cpu", threads=1)
+            for b in (1, 8)}
 
 
 def _feeds():
@@ -124,11 +140,20 @@ def test_mobile_like_is_litert_at_one_and_two_threads_and_single_threaded_wasm()
     assert wasm.threads == 1 and ("backend", "wasm") in wasm.options
     browser = next(v for v in variants if v.runtime == "tfjs-browser")
     assert ("cpu_throttling", 4.0) in browser.options
-    assert browser.parity_variant().options == ()  # throttling never changes numerics
+    assert browser.numerics().options == ()  # throttling never changes numerics
 
 
 # --- the command, end to end ----------------------------------------------------------------------
-def test_bench_cpu_and_mobile_like_json_and_report(tmp_path, artifacts_root, capsys):
+@pytest.fixture
+def digits_artifacts(artifacts_root, exports):
+    """The session's cached digits artifacts these commands time, made current first (the CLI would refuse stale ones)."""
+    for target, quantization in (("saved_model", "none"), ("tflite", "none"), ("tflite", "int8"), ("onnx", "none")):
+        assert exports[("digits", target, quantization)].ok
+    return artifacts_root
+
+
+def test_bench_cpu_and_mobile_like_json_and_report(tmp_path, digits_artifacts, capsys):
+    artifacts_root = digits_artifacts
     json_path, report = tmp_path / "bench.json", tmp_path / "report"
     code = main(["bench", "--model", "digits", "--target", "saved_model,tflite,onnx", "--quantize", "none,int8",
                  "--runtime", "tf_savedmodel,litert,onnxruntime", "--setting", "cpu,mobile-like", "--batch", "1,8",
@@ -162,7 +187,8 @@ def test_bench_cpu_and_mobile_like_json_and_report(tmp_path, artifacts_root, cap
     assert "![latency.png](latency.png)" in markdown and "NNAPI" in markdown and "ARM" in markdown
 
 
-def test_gpu_setting_without_a_gpu_gives_no_gpu_rows_and_exit_0(tmp_path, artifacts_root):
+def test_gpu_setting_without_a_gpu_gives_no_gpu_rows_and_exit_0(tmp_path, digits_artifacts):
+    artifacts_root = digits_artifacts
     gpu_variants = setting_variants("gpu")
     if not all(gpu_absence(v) for v in gpu_variants):
         pytest.skip("a GPU is present: the gpu rows run for real here")
@@ -179,21 +205,26 @@ def test_gpu_setting_without_a_gpu_gives_no_gpu_rows_and_exit_0(tmp_path, artifa
         _assert_sane(row, max_runs=12)
 
 
-def test_unavailable_runtime_is_a_row_not_a_crash(loaded_models, exports):
-    from toolkit.bench_run import bench_artifact
-
-    loaded = loaded_models["digits"]
-    export = exports[("digits", "onnx", "none")]
+def _bench_digits_onnx(loaded_models, exports, variant):
     feeds = {1: {"pixels": np.zeros((1, 64), "float32")}}
     plan = TimingPlan(runs=3, time_budget_s=0.1, warmup=1)
-    cuda = BenchVariant("cpu", "onnxruntime", "onnxruntime", "onnx", None, (("provider", "cuda"),))
-    ghost = BenchVariant("cpu", "ghost", "ghost", "onnx", 1)
-    if not gpu_absence(BenchVariant("gpu", "onnxruntime", "onnxruntime", "onnx", None, gpu="onnxruntime")):
-        pytest.skip("CUDA is available here")
-    (row,) = bench_artifact(loaded, export, cuda, feeds, plan, {})
+    (row,) = bench_artifact(loaded_models["digits"], exports[("digits", "onnx", "none")], variant, feeds, plan, {})
+    return row
+
+
+def test_missing_cuda_is_an_unavailable_row_not_a_crash(loaded_models, exports):
+    if not gpu_absence(RuntimeVariant("onnxruntime", "onnxruntime", "onnx", setting="gpu", gpu="onnxruntime")):
+        pytest.skip("CUDA is available here: the gpu rows run for real")
+    cuda = RuntimeVariant("onnxruntime", "onnxruntime", "onnx", (("provider", "cuda"),), "cpu")
+    row = _bench_digits_onnx(loaded_models, exports, cuda)
     assert "CUDAExecutionProvider" in row.error and row.p50_ms is None and row.size_bytes > 0
-    (row,) = bench_artifact(loaded, export, ghost, feeds, plan, {})
-    assert "not registered" in row.error
+    assert row.error_kind == "unavailable"
+
+
+def test_unregistered_runtime_is_a_row_not_a_crash(loaded_models, exports):
+    ghost = RuntimeVariant("ghost", "ghost", "onnx", (), "cpu", 1)
+    row = _bench_digits_onnx(loaded_models, exports, ghost)
+    assert "not registered" in row.error and row.error_kind == "unavailable" and row.p50_ms is None
 
 
 @pytest.mark.parametrize("arguments", [

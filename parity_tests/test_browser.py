@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import http.client
 import math
+import re
+import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from toolkit.demo import StaticServer, require_web_demo, run_in_background, start_demo
-from toolkit.demo_config import FLOAT32_ATOL, FLOAT32_RTOL
+from toolkit.api import start_demo
+from toolkit.demo.config import FLOAT32_ATOL, FLOAT32_RTOL
+from toolkit.demo.static_server import StaticServer, require_web_demo, run_in_background
 from toolkit.errors import RuntimeUnavailableError, UsageError
-from toolkit.golden import read_golden
-from toolkit.registry import load_runtimes
+from toolkit.export.golden import read_golden
+from toolkit.registry import runtimes
 from toolkit.runtimes import browser
 
 TEST_OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
@@ -271,17 +276,30 @@ def test_symlinks_out_of_a_mount_get_404(tmp_path):
 def test_missing_setup_names_the_fix(tmp_path, monkeypatch):
     with pytest.raises(RuntimeUnavailableError, match="apt-get install -y chromium"):
         browser.require_chromium(tmp_path / "chromium")
-    monkeypatch.setattr("toolkit.demo.WEB_DEMO_DIR", tmp_path)
+    monkeypatch.setattr("toolkit.demo.static_server.WEB_DEMO_DIR", tmp_path)
     with pytest.raises(RuntimeUnavailableError, match="npm ci"):
         require_web_demo()
 
 
-def test_demo_command_line():
-    from toolkit.cli import COMMANDS, build_parser
-
-    args = build_parser().parse_args(["demo", "--port", "0", "--no-browser", "--out", "x"])
-    assert (args.model, args.port, args.no_browser, str(args.out)) == ("digits", 0, True, "x")
-    assert COMMANDS["demo"].__name__ == "cmd_demo"
+@pytest.mark.skipif(_unavailable() is not None, reason=str(_unavailable()))
+def test_demo_command_serves_until_ctrl_c(exports, artifacts_root):
+    """`toolkit demo --port 0 --no-browser` as a user runs it: prints its URL, serves the page, stops on Ctrl+C."""
+    for target in ("tfjs", "onnx"):
+        assert exports[("digits", target, "none")].ok
+    command = [sys.executable, "-m", "toolkit.cli", "demo", "--port", "0", "--no-browser", "--out", str(artifacts_root)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = process.stdout.readline()
+        match = re.search(r"serving digits at (http://127\.0\.0\.1:(\d+)/)", first)
+        assert match, first + process.stderr.read() if process.poll() is not None else first
+        status, content_type = _raw_get(int(match.group(2)), "/config.json")
+        assert status == 200 and content_type.startswith("application/json")
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0 and "stopped" in out
 
 
 # --- the runtimes ----------------------------------------------------------------------
@@ -299,7 +317,7 @@ def _assert_matches(got: dict, expected: dict) -> None:
 @pytest.mark.parametrize("model", ["digits", "siamese"])
 @pytest.mark.parametrize("runtime_name", ["tfjs-browser", "ort-web"])
 def test_browser_runtime_matches_golden(exports, chromium, runtime_name, model):
-    entry = load_runtimes()[runtime_name]
+    entry = runtimes()[runtime_name]
     export = exports[(model, entry.target, "none")]
     assert export.ok, export.error
     feeds, expected = read_golden(export.path)
@@ -308,7 +326,7 @@ def test_browser_runtime_matches_golden(exports, chromium, runtime_name, model):
         _assert_matches(runtime.infer(feeds), expected)
         first = {name: value[:1] for name, value in feeds.items()}  # a second batch size
         _assert_matches(runtime.infer(first), {name: value[:1] for name, value in expected.items()})
-        latencies = runtime.time_runs(first, warmup=2, runs=5)
+        latencies = runtime.measure_runs(first, warmup=2, runs=5)
         assert len(latencies) == 5 and all(ms >= 0 for ms in latencies) and sum(latencies) > 0
 
 
@@ -319,10 +337,10 @@ def test_cpu_throttling_slows_the_page(exports, chromium):
     export = exports[("digits", "onnx", "none")]
     feeds, expected = read_golden(export.path)
     busy = "() => { const t = performance.now(); let x = 0; for (let i = 0; i < 1e7; i++) x += Math.sqrt(i); return performance.now() - t; }"
-    factory = load_runtimes()["ort-web"].factory
+    factory = runtimes()["ort-web"].factory
     with factory(export.path) as plain, factory(export.path, cpu_throttling=4.0) as throttled:
         _assert_matches(throttled.infer(feeds), expected)
-        assert len(throttled.time_runs(feeds, warmup=1, runs=3)) == 3
+        assert len(throttled.measure_runs(feeds, warmup=1, runs=3)) == 3
         # Chrome's throttling is coarse (it pauses the page's thread), so only ask for a clear slowdown.
         assert throttled._page.evaluate(busy) > 1.3 * plain._page.evaluate(busy)
 
@@ -331,7 +349,7 @@ def test_cpu_throttling_slows_the_page(exports, chromium):
 @needs_browser
 def test_unknown_options_fail_loudly(exports, chromium):
     export = exports[("digits", "tfjs", "none")]
-    factory = load_runtimes()["tfjs-browser"].factory
+    factory = runtimes()["tfjs-browser"].factory
     with pytest.raises(UsageError, match="unknown option colour"):
         factory(export.path, colour="red").activate()
     with pytest.raises(UsageError, match="unknown backend webgpu"):

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from toolkit.compare import DEFAULT_FLOAT32, QUANTIZED, Tolerance, compare_outputs, judge_top1, tolerance_for
+from toolkit.parity.compare import compare_outputs, judge_top1
+from toolkit.parity.tolerances import DEFAULT_FLOAT32, QUANTIZED, Tolerance, tolerance_for
 
 REF = {"probabilities": np.array([[0.1, 0.7, 0.2], [0.5, 0.25, 0.25]], dtype=np.float32)}
 TOL = {"probabilities": DEFAULT_FLOAT32}

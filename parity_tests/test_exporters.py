@@ -5,7 +5,7 @@ import json
 import pytest
 
 from parity_tests.matrix import export_params
-from toolkit.manifest import manifest_problems, read_manifest
+from toolkit.export.manifest import manifest_problems, read_manifest
 
 
 @pytest.mark.parametrize("name, target, quantization", export_params())

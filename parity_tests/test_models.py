@@ -5,7 +5,7 @@ import pytest
 
 from models import REFERENCE_MODELS
 from parity_tests.conftest import MODEL_NAMES
-from toolkit.keras_model import describe_model, predict
+from toolkit.model.calling import describe_model, predict
 
 
 @pytest.fixture(scope="module")

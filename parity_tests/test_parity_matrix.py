@@ -3,7 +3,7 @@
 import pytest
 
 from parity_tests.matrix import parity_params
-from toolkit.parity import ReferenceOutputs, check_artifact
+from toolkit.parity.run import ReferenceOutputs, check_artifact
 
 
 @pytest.fixture(scope="session")

@@ -21,11 +21,11 @@ from hypothesis import event, example, given, note, settings
 from parity_tests.hypothesis_profiles import active_profile
 from parity_tests.random_models import ModelRecipe, gelu_feeds_relu, layer, model_input, model_recipes
 from toolkit import api
-from toolkit.parity import check_parity, runtime_variants
+from toolkit.parity.run import BATCHES, check_parity  # one parity row per batch for each artifact x runtime
+from toolkit.runtimes.variants import runtime_variants
 
-TARGETS = "saved_model,tflite,onnx,tfjs"
-RUNTIMES = "tf_savedmodel,litert,onnxruntime,tfjs-node"
-BATCHES = (1, 4)  # toolkit.parity.BATCHES: each artifact x runtime gives one row per batch
+TARGETS = ["saved_model", "tflite", "onnx", "tfjs"]
+RUNTIMES = ["tf_savedmodel", "litert", "onnxruntime", "tfjs-node"]
 
 
 @dataclass(frozen=True)
@@ -133,8 +133,9 @@ def test_random_model_exports_and_matches_keras(recipe):
     variants = runtime_variants(RUNTIMES)
     with tempfile.TemporaryDirectory(prefix="random-model-") as folder:
         path = recipe.save(Path(folder))
-        exports = api.export(str(path), TARGETS, None, Path(folder) / "artifacts", refresh=True)
-        rows = check_parity(api.load(str(path)), exports, variants)
+        loaded = api.load(str(path))
+        exports = api.export(loaded, TARGETS, None, Path(folder) / "artifacts")
+        rows = check_parity(loaded, exports, variants)
     for export in exports:
         if not export.ok:
             event(f"documented unsupported: {documented_reason(recipe, export)}")

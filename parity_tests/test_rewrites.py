@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.probe_ops import parity_variants, randomize_weights
+from toolkit.export.manifest import read_manifest
 from toolkit.files import cache_dir, sha256_file
-from toolkit.manifest import read_manifest
 
 SEQ = (8, 6)
 VOCAB, TOKENS = 30, 10
@@ -180,7 +180,7 @@ class _CaseExports(dict):
 
     def __missing__(self, case):
         from toolkit import api
-        from toolkit.exporting import export_model
+        from toolkit.export.run import export_model
 
         builder, expected = {**REWRITTEN, **UNSUPPORTED}[case]
         path = self.root / "models" / f"{case}.keras"
@@ -220,7 +220,7 @@ def _params(cases):
 # --- tests ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("case, target", _params(REWRITTEN))
 def test_rewrite_exports_with_parity(case, target, case_exports, variants):
-    from toolkit.parity import check_parity
+    from toolkit.parity.run import check_parity
 
     loaded, results = case_exports[case]
     result = results[target]
@@ -263,9 +263,9 @@ def test_variable_length_sequence_cannot_be_unrolled(tmp_path):
     """Unrolling needs a fixed length; without one the export says so instead of writing a loop."""
     import keras
 
-    from toolkit.exporting import export_model
-    from toolkit.loading import LoadedModel
-    from toolkit.spec import ModelSignature, TensorSpec
+    from toolkit.export.run import export_model
+    from toolkit.model.loading import LoadedModel
+    from toolkit.model.spec import ModelSignature, TensorSpec
 
     inputs = keras.Input((None, 3), name="x")
     model = keras.Model(inputs, keras.layers.GRU(2, name="gru")(inputs))

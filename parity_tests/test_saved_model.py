@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from parity_tests.conftest import MODEL_NAMES
-from toolkit.keras_model import predict
-from toolkit.manifest import manifest_problems, read_manifest
+from toolkit.export.manifest import manifest_problems, read_manifest
+from toolkit.model.calling import predict
+from toolkit.parity.tolerances import DEFAULT_FLOAT32
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -27,4 +28,4 @@ def test_saved_model_reproduces_keras(name, loaded_models, exports):
         want = predict(loaded.model, loaded.signature, feeds)
         got = {k: v.numpy() for k, v in serving(**{k: tf.constant(v) for k, v in feeds.items()}).items()}
         for output in want:
-            np.testing.assert_allclose(got[output], want[output], atol=1e-5, rtol=1e-4)
+            np.testing.assert_allclose(got[output], want[output], atol=DEFAULT_FLOAT32.atol, rtol=DEFAULT_FLOAT32.rtol)

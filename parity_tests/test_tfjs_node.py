@@ -13,18 +13,23 @@ import threading
 import numpy as np
 import pytest
 
-from toolkit.errors import InputsError, RuntimeUnavailableError, UsageError
-from toolkit.golden import read_golden
-from toolkit.keras_model import predict
-from toolkit.manifest import read_manifest
+from toolkit.errors import (
+    InferenceError,
+    InferenceTimeoutError,
+    InputsError,
+    RuntimeUnavailableError,
+    UsageError,
+)
+from toolkit.export.golden import read_golden
+from toolkit.export.manifest import read_manifest
+from toolkit.model.calling import predict
+from toolkit.parity.tolerances import DEFAULT_FLOAT32
 from toolkit.runtimes import tfjs_node
 from toolkit.runtimes.tfjs_node import TfjsNodeRuntime, check_node_setup, encode_tensor, shared_server
 
 BACKENDS = ("cpu", "wasm")
-# Keras and TF.js both compute in float32 but fuse and order operations differently.
-ATOL, RTOL = 1e-4, 1e-3
-# What the cpu and wasm backends of TF.js 4.22 implement inside fused ops (as tfjs_server.js checks).
-FUSABLE_ACTIVATIONS = {"linear", "relu", "relu6", "prelu", "leakyrelu", "sigmoid", "elu"}
+# Keras and TF.js both compute in float32 but fuse and order operations differently: toolkit parity's bound.
+ATOL, RTOL = DEFAULT_FLOAT32.atol, DEFAULT_FLOAT32.rtol
 
 
 def _node_ready() -> str | None:
@@ -64,7 +69,7 @@ def make_runtime():
     for runtime in opened:
         try:
             runtime.close()
-        except RuntimeUnavailableError:  # the kill tests leave some runtimes on a dead server
+        except InferenceError:  # the kill tests leave some runtimes on a dead server
             pass
 
 
@@ -89,7 +94,7 @@ def test_control_flow_runs_both_branches(backend, loaded_models, exports, make_r
 def test_time_runs_measures_inside_node(exports, make_runtime):
     artifact = exports[("functional_mlp", "tfjs", "none")].path
     inputs, _ = read_golden(artifact)
-    latencies = make_runtime(artifact, "wasm").time_runs({k: v[:1] for k, v in inputs.items()}, warmup=2, runs=5)
+    latencies = make_runtime(artifact, "wasm").measure_runs({k: v[:1] for k, v in inputs.items()}, warmup=2, runs=5)
     assert len(latencies) == 5 and all(0 < ms < 10_000 for ms in latencies)
 
 
@@ -152,8 +157,8 @@ def test_killed_server_gives_clean_error_then_restarts(exports, make_runtime):
     # Killed while a request is in flight: a long timing run.
     killer = threading.Timer(0.5, os.kill, (pid, signal.SIGKILL))
     killer.start()
-    with pytest.raises(RuntimeUnavailableError, match="exited during 'time'.*signal 9.*restarts on the next request"):
-        runtime.time_runs(inputs, warmup=0, runs=10_000_000)
+    with pytest.raises(InferenceError, match="exited during 'time'.*signal 9.*restarts on the next request"):
+        runtime.measure_runs(inputs, warmup=0, runs=10_000_000)
     killer.join()
     # The next request starts a new server and loads the model again.
     assert_matches(runtime.infer(inputs), keras_outputs)
@@ -161,7 +166,7 @@ def test_killed_server_gives_clean_error_then_restarts(exports, make_runtime):
     # Killed between requests: reported once, then restarted.
     os.kill(shared_server().pid, signal.SIGKILL)
     shared_server().process.wait()
-    with pytest.raises(RuntimeUnavailableError, match="had exited"):
+    with pytest.raises(InferenceError, match="had exited"):
         runtime.infer(inputs)
     assert_matches(runtime.infer(inputs), keras_outputs)
 
@@ -172,7 +177,7 @@ def test_timeout_kills_and_restarts(exports, make_runtime):
     runtime = make_runtime(artifact)
     inputs, keras_outputs = read_golden(artifact)
     feeds = {name: encode_tensor(value) for name, value in inputs.items()}
-    with pytest.raises(RuntimeUnavailableError, match="did not answer 'time' within 0.5 s; it was killed"):
+    with pytest.raises(InferenceTimeoutError, match="did not answer 'time' within 0.5 s; it was killed"):
         shared_server().request("time", timeout_s=0.5, id=runtime.model_id, inputs=feeds, warmup=0, runs=10_000_000)
     assert shared_server().process is None
     assert_matches(runtime.infer(inputs), keras_outputs)

@@ -40,7 +40,7 @@ def user_model(tmp_path_factory):
     """(path of the .keras file, path of the custom-objects file), as a user would have them."""
     import keras
 
-    from toolkit.loading import import_custom_objects
+    from toolkit.model.loading import import_custom_objects
 
     folder = tmp_path_factory.mktemp("user")
     layers_file = folder / "my_layers.py"

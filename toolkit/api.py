@@ -1,23 +1,49 @@
-"""The library API: the only functions the CLI calls. Heavy imports happen inside them."""
+"""The library API: the only functions the CLI calls. Heavy imports happen inside them.
+
+Every function takes a model as a reference name, a .keras path or an already loaded
+LoadedModel (loaded once, then reused), and lists rather than comma-separated strings
+("all" is a list item like any other). Nothing here prints: long work reports through
+the `on_*` callbacks.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
+from toolkit.errors import UsageError
+from toolkit.plugins import load_plugins
 from toolkit.tf_env import import_tf
 
+if TYPE_CHECKING:
+    from toolkit.bench.results import BenchResults
+    from toolkit.demo.static_server import StaticServer
+    from toolkit.export.run import ExportResult
+    from toolkit.model.loading import LoadedModel
+    from toolkit.parity.run import ParityRow
+    from toolkit.runtimes.timing import TimingPlan
+
 DEFAULT_OUT = Path("artifacts")
+ModelRef = Union[str, Path, "LoadedModel"]
+OnStart = Callable[[str, str], None]  # (target, quantization) when an export starts
+
+
+def _ready() -> None:
+    """One quiet TensorFlow import and every exporter and runtime registered."""
+    import_tf()
+    load_plugins()
 
 
 def list_models() -> list[dict]:
     """One row per reference model: name, API, summary, input and output specs, parameter count."""
-    import_tf()
+    _ready()
     from models import REFERENCE_MODELS
-    from toolkit.loading import resolve_model
 
     rows = []
     for name, entry in REFERENCE_MODELS.items():
-        loaded = resolve_model(name)
+        loaded = load(name)
         rows.append({
             "name": name,
             "api": entry.api,
@@ -29,51 +55,157 @@ def list_models() -> list[dict]:
     return rows
 
 
-def load(model: str, custom_objects=None, unsafe: bool = False):
-    """Resolve a reference name or .keras path into a LoadedModel."""
-    import_tf()
-    from toolkit.loading import resolve_model
+def load(model: ModelRef, custom_objects: Path | None = None, unsafe: bool = False) -> LoadedModel:
+    """A reference name or .keras path as a LoadedModel; a LoadedModel is returned as it is."""
+    _ready()
+    from toolkit.model.loading import LoadedModel, resolve_model
 
-    return resolve_model(model, custom_objects, unsafe)
+    if isinstance(model, LoadedModel):
+        return model
+    return resolve_model(str(model), custom_objects, unsafe)
 
 
-def export(model: str, target="saved_model", quantize=None, out_dir: Path = DEFAULT_OUT, *,
-           custom_objects=None, unsafe=False, force=False, refresh=False, options=None, on_start=None):
-    """Export `model` to each target (and quantization); returns one ExportResult per artifact."""
-    from toolkit.exporting import export_model, plan_exports, resolve_targets
+def export(model: ModelRef, targets: Sequence[str] = ("saved_model",), quantizations: Sequence[str] | None = None,
+           out_dir: Path = DEFAULT_OUT, *, custom_objects: Path | None = None, unsafe: bool = False,
+           force: bool = False, options: dict | None = None, on_start: OnStart | None = None) -> list[ExportResult]:
+    """Export `model` to each target (and quantization); returns one ExportResult per artifact.
 
-    pairs = plan_exports(resolve_targets(target), quantize)  # validate before loading anything
+    `quantizations` None means each target's default; existing artifacts follow
+    toolkit.export.run's rule (reused, refreshed, or refused without `force`).
+    """
+    _ready()
+    from toolkit.export.layout import plan_exports
+    from toolkit.export.run import export_model
+
+    pairs = plan_exports(targets, quantizations)  # validate before loading anything
     loaded = load(model, custom_objects, unsafe)
-    return export_model(loaded, pairs, Path(out_dir), force=force, refresh=refresh, options=options, on_start=on_start)
+    return export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start)
 
 
-def check_parity(model: str, target="all", quantize="all", runtime=None, out_dir: Path = DEFAULT_OUT, *,
-                 inputs=None, custom_objects=None, unsafe=False, options=None, on_start=None):
-    """Export what is missing, then run every applicable runtime; returns ParityRow objects."""
-    from toolkit.exporting import export_model, plan_exports, resolve_targets
-    from toolkit.inputs import load_inputs_file
-    from toolkit.parity import check_parity as run_parity
-    from toolkit.parity import runtime_variants
+def check_parity(model: ModelRef, targets: Sequence[str] = ("all",), quantizations: Sequence[str] = ("all",),
+                 runtimes: Sequence[str] | None = None, out_dir: Path = DEFAULT_OUT, *, inputs: Path | None = None,
+                 custom_objects: Path | None = None, unsafe: bool = False, force: bool = False,
+                 options: dict | None = None, on_start: OnStart | None = None,
+                 on_row: Callable[[ParityRow], None] | None = None) -> list[ParityRow]:
+    """Export what is missing (existing artifacts are used as they are), then run every applicable runtime."""
+    _ready()
+    from toolkit.export.layout import plan_exports
+    from toolkit.export.run import export_model
+    from toolkit.model.inputs import load_inputs_file
+    from toolkit.parity.run import check_parity as run_parity
+    from toolkit.runtimes.variants import runtime_variants
 
-    pairs = plan_exports(resolve_targets(target), quantize)
-    variants = runtime_variants(runtime)
+    pairs = plan_exports(targets, quantizations)
+    variants = runtime_variants(runtimes)
     loaded = load(model, custom_objects, unsafe)
     feeds = load_inputs_file(Path(inputs), loaded.signature) if inputs else None
-    exports = export_model(loaded, pairs, Path(out_dir), refresh=True, options=options, on_start=on_start)
-    return run_parity(loaded, exports, variants, inputs=feeds)
+    exports = export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start)
+    return run_parity(loaded, exports, variants, inputs=feeds, on_row=on_row)
 
 
-def benchmark(model: str, target="all", quantize="all", runtime=None, setting="cpu", batch="1,8",
-              out_dir: Path = DEFAULT_OUT, *, runs=None, time_budget_s=None, warmup=None,
-              custom_objects=None, unsafe=False, on_progress=None):
-    """Export what is missing, then time Keras baselines and every artifact in every runtime variant
-    of the settings (comma-separated models too); returns toolkit.bench.BenchResults (see toolkit/bench.py)."""
-    from toolkit.bench_run import BenchRequest, run_benchmarks
+def benchmark(models: Sequence[ModelRef], targets: Sequence[str] = ("all",), quantizations: Sequence[str] = ("all",),
+              runtimes: Sequence[str] | None = None, settings: Sequence[str] = ("cpu",),
+              batches: Sequence[int] = (1, 8), out_dir: Path = DEFAULT_OUT, *, plan: TimingPlan | None = None,
+              custom_objects: Path | None = None, unsafe: bool = False, force: bool = False,
+              parity_rows: Sequence[ParityRow] = (), on_progress: Callable[[str], None] | None = None) -> BenchResults:
+    """Export what is missing, then time Keras baselines and every artifact in every runtime variant of
+    the settings, with each artifact's parity verdict (taken from `parity_rows` when they have it)."""
+    _ready()
+    from toolkit.bench.environment import environment, load_average
+    from toolkit.bench.harness import add_speedups
+    from toolkit.bench.results import BenchResults
+    from toolkit.bench.run import BenchRequest, benchmark_model, verdicts_from_rows
+    from toolkit.export.run import export_model
 
-    request = BenchRequest.parse(model, target, quantize, runtime, setting, batch, runs, time_budget_s, warmup)
-    return run_benchmarks(request, Path(out_dir), export=_export_for_bench, load=load,
-                          custom_objects=custom_objects, unsafe=unsafe, on_progress=on_progress)
+    if not models:
+        raise UsageError("--model is empty; pass a reference model name (toolkit list) or a .keras path")
+    request = BenchRequest.parse(targets, quantizations, runtimes, settings, batches, plan)
+    absent = request.gpu_absences()
+    results = BenchResults(environment=environment(), plan=request.plan)
+    verdicts = verdicts_from_rows(parity_rows)
+    for model in models:
+        loaded = load(model, custom_objects, unsafe)
+        if on_progress:
+            on_progress(f"{loaded.name}: exporting what is missing")
+        exports = export_model(loaded, request.export_pairs(absent), Path(out_dir), force=force)
+        results.rows += benchmark_model(loaded, exports, request, absent, verdicts, on_progress, unsafe)
+    add_speedups(results.rows)
+    results.environment["load_average_end"] = load_average()
+    return results
 
 
-def _export_for_bench(model, target, quantize, out_dir, **kwargs):
-    return export(model, target, quantize, out_dir, refresh=True, **kwargs)  # bench manages its artifacts
+# `toolkit run` benchmarks every reference model; a short budget per row keeps it to minutes
+# (`toolkit bench` defaults to 1 s per row for steadier figures).
+RUN_SETTINGS = ("cpu", "mobile-like")
+RUN_BATCHES = (1, 8)
+RUN_TIME_BUDGET_S = 0.25
+
+
+@dataclass
+class RunResult:
+    """What `toolkit run` produced: the parity rows, the benchmark, and where the reports are."""
+
+    parity_rows: list[ParityRow] = field(default_factory=list)
+    bench: BenchResults | None = None
+    reports: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def unavailable_runtimes(self) -> list[str]:
+        return sorted({r.runtime for r in self.parity_rows if r.unavailable})
+
+    @property
+    def checked_rows(self) -> list[ParityRow]:
+        return [r for r in self.parity_rows if not r.unavailable]
+
+
+def run(out_dir: Path, reports_dir: Path, *, models: Sequence[str] | None = None,
+        settings: Sequence[str] = RUN_SETTINGS, time_budget_s: float = RUN_TIME_BUDGET_S, force: bool = False,
+        on_model: Callable[[str, list[ParityRow]], None] | None = None, on_start: OnStart | None = None,
+        on_progress: Callable[[str], None] | None = None) -> RunResult:
+    """The main job: every reference model (or `models`) to every target, parity in every runtime,
+    benchmark; writes reports_dir/parity.md + parity.json and reports_dir/bench/ (JSON, md, html, plots).
+
+    A runtime that cannot start here is listed as unavailable, not failed.
+    """
+    _ready()
+    from models import REFERENCE_MODELS
+    from toolkit.bench.report import write_report
+    from toolkit.parity.report import write_json, write_markdown
+    from toolkit.runtimes.timing import TimingPlan
+
+    result = RunResult()
+    names = list(models or REFERENCE_MODELS)
+    for name in names:
+        model_rows = check_parity(name, out_dir=out_dir, force=force, on_start=on_start)
+        result.parity_rows += model_rows
+        if on_model:
+            on_model(name, model_rows)
+    reports_dir = Path(reports_dir)
+    title = "Parity matrix: reference models" if models is None else "Parity matrix"
+    write_markdown(result.checked_rows, reports_dir / "parity.md", title=title)
+    write_json(result.checked_rows, reports_dir / "parity.json")
+    result.bench = benchmark(names, settings=settings, batches=RUN_BATCHES, out_dir=out_dir,
+                             plan=TimingPlan(time_budget_s=time_budget_s), parity_rows=result.parity_rows,
+                             on_progress=on_progress)
+    result.bench.write_json(reports_dir / "bench" / "bench.json")
+    result.reports = {"parity": reports_dir / "parity.md", "bench": write_report(result.bench, reports_dir / "bench")}
+    return result
+
+
+def demo_server(model: ModelRef = "digits", port: int = 8000, out_dir: Path = DEFAULT_OUT, *,
+                custom_objects: Path | None = None, unsafe: bool = False) -> StaticServer:
+    """The demo page for `model` (its TF.js and ONNX artifacts exported if missing), not yet serving."""
+    _ready()
+    from toolkit.demo.app import DEMO_TARGETS, build_demo_server
+    from toolkit.export.run import raise_for_failures
+
+    results = export(model, DEMO_TARGETS, None, out_dir, custom_objects=custom_objects, unsafe=unsafe)
+    raise_for_failures(results)
+    return build_demo_server({result.target: result.path for result in results}, port)
+
+
+def start_demo(model: ModelRef = "digits", port: int = 0, out_dir: Path = DEFAULT_OUT) -> tuple[str, Callable[[], None]]:
+    """The demo served from a background thread; returns (url, shutdown)."""
+    from toolkit.demo.static_server import run_in_background
+
+    return run_in_background(demo_server(model, port, out_dir))

@@ -1,28 +1,30 @@
-"""Human output: rich tables and progress on stderr/stdout. Library code never prints."""
+"""Human output: rich tables and progress on stderr/stdout. Library code never prints; the CLI calls this."""
 
 from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Iterator, Sequence
 
 from rich.console import Console
 from rich.table import Table
 
-from toolkit.exporting import artifact_label
+from toolkit.export.run import ExportResult
+from toolkit.labels import artifact_label, human_size
 
 # Piped output (CI logs, `| tee`) gets a wide console so matrices are not squeezed to 80 columns.
 stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 stderr = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
-def _shapes(specs) -> str:
-    def dims(shape):
+def _shapes(specs: Sequence[dict]) -> str:
+    def dims(shape: Sequence) -> str:
         return ", ".join("N" if d is None else str(d) for d in shape)
 
     return "\n".join(f"{s['name']} ({dims(s['shape'])})" for s in specs)
 
 
-def print_model_table(rows) -> None:
+def print_model_table(rows: Sequence[dict]) -> None:
     table = Table(title="Reference models")
     for column in ("name", "API", "inputs", "outputs", "parameters"):
         table.add_column(column, justify="right" if column == "parameters" else "left")
@@ -32,14 +34,13 @@ def print_model_table(rows) -> None:
 
 
 @contextlib.contextmanager
-def progress(verb: str):
+def progress(verb: str) -> Iterator:
     """Yield an `on_start(target, quantization)` callback that shows a spinner while converting."""
     status = stderr.status(f"{verb}...")
     status.start()
 
-    def on_start(target, quantization):
-        label = target if quantization == "none" else f"{target} ({quantization})"
-        status.update(f"{verb} {label}...")
+    def on_start(target: str, quantization: str) -> None:
+        status.update(f"{verb} {artifact_label(target, quantization)}...")
 
     try:
         yield on_start
@@ -47,20 +48,12 @@ def progress(verb: str):
         status.stop()
 
 
-def human_size(size: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(size)
-
-
-def print_export_results(results) -> None:
+def print_export_results(results: Sequence[ExportResult]) -> None:
     for r in results:
-        label = artifact_label(r.target, r.quantization)
         if not r.ok:
-            stdout.print(f"[red]FAILED[/red] {r.model} {label}: {r.error}")
+            stdout.print(f"[red]FAILED[/red] {r.model} {r.label}: {r.error}")
         elif r.reused:
             stdout.print(f"up to date  {r.path}  {human_size(r.size_bytes)}")
         else:
-            stdout.print(f"exported    {r.path}  {human_size(r.size_bytes)}  {r.seconds:.1f}s")
+            note = f"  ({r.note})" if r.note else ""
+            stdout.print(f"exported    {r.path}  {human_size(r.size_bytes)}  {r.seconds:.1f}s{note}")

@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -36,7 +37,7 @@ def cache_dir() -> Path:
 
 
 @contextlib.contextmanager
-def atomic_directory(final: Path):
+def atomic_directory(final: Path) -> Iterator[Path]:
     """Yield a temporary folder beside `final`; rename it into place only if the block succeeds.
 
     A crash or kill mid-write leaves at most a hidden `.tmp-*` folder, never a
@@ -61,7 +62,7 @@ def atomic_directory(final: Path):
 
 
 @contextlib.contextmanager
-def atomic_file(final: Path):
+def atomic_file(final: Path) -> Iterator[Path]:
     """Yield a temporary path beside `final`; rename it over `final` only if the block succeeds."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)

@@ -1,14 +1,15 @@
-"""Name -> exporter and name -> runtime tables, filled by decorators at import time.
+"""Name -> exporter and name -> runtime: tables only, filled by decorators when plugins are imported.
 
-Adding a target touches three places: an exporter module (registered here), a
-runtime module (registered here) and a tolerance entry in toolkit/compare.py;
-parity_tests/test_coverage.py catches the one you forgot.
+This module imports no plugin. `toolkit.plugins.load_plugins()` (which `toolkit.api` calls)
+imports every module of `exporters/` and `toolkit/runtimes/`, whose decorators fill the tables.
+Adding a target touches three places: an exporter module, a runtime module and a tolerance
+entry in toolkit/parity/tolerances.py; parity_tests/test_coverage.py catches the one you forgot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -17,45 +18,67 @@ class ExporterEntry:
     quantizations: tuple[str, ...]  # first one is the default
     export: Callable  # (loaded, staging_dir, quantization, options) -> ExportDetails
     converter: str  # the package whose version goes into the manifest
+    # Option name -> its default; options decide the artifact, so they are recorded in its manifest.
+    options: Mapping[str, object] = field(default_factory=dict)
+    # Option name -> the quantizations it affects (absent: every quantization of the target).
+    option_scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def options_for(self, quantization: str) -> tuple[str, ...]:
+        """Names of the options that change this target's artifact at `quantization`."""
+        return tuple(n for n in self.options if quantization in self.option_scope.get(n, (quantization,)))
 
 
 EXPORTERS: dict[str, ExporterEntry] = {}
 
 
-def exporter(target: str, quantizations=("none",), converter: str = "tensorflow"):
-    def register(function):
-        EXPORTERS[target] = ExporterEntry(target, tuple(quantizations), function, converter)
+def exporter(target: str, quantizations: tuple[str, ...] = ("none",), converter: str = "tensorflow",
+             options: Mapping[str, object] | None = None,
+             option_scope: Mapping[str, tuple[str, ...]] | None = None) -> Callable:
+    """Decorator registering an export function for `target`."""
+
+    def register(function: Callable) -> Callable:
+        EXPORTERS[target] = ExporterEntry(target, tuple(quantizations), function, converter,
+                                          dict(options or {}), dict(option_scope or {}))
         return function
 
     return register
-
-
-def load_exporters() -> dict[str, ExporterEntry]:
-    import exporters  # noqa: F401  (registration side effect)
-
-    return EXPORTERS
 
 
 @dataclass(frozen=True)
 class RuntimeEntry:
     name: str
     target: str  # the artifact format it runs
-    factory: Callable  # (artifact_dir, **options) -> Runtime
+    factory: type  # the Runtime subclass: factory(artifact_dir, **options) -> Runtime
 
 
 RUNTIMES: dict[str, RuntimeEntry] = {}
 
 
-def runtime(name: str, target: str):
-    def register(cls):
+def runtime(name: str, target: str) -> Callable:
+    """Class decorator registering a Runtime subclass under `name` for artifacts of `target`."""
+
+    def register(cls: type) -> type:
         RUNTIMES[name] = RuntimeEntry(name, target, cls)
         cls.name = name
+        cls.target = target
         return cls
 
     return register
 
 
-def load_runtimes() -> dict[str, RuntimeEntry]:
-    import toolkit.runtimes  # noqa: F401  (registration side effect)
+def exporters() -> dict[str, ExporterEntry]:
+    """The exporter table; empty means the plugins were never loaded, which is a programming error."""
+    if not EXPORTERS:
+        raise RuntimeError("no exporter is registered: call toolkit.plugins.load_plugins() first (toolkit.api does)")
+    return EXPORTERS
 
+
+def runtimes() -> dict[str, RuntimeEntry]:
+    if not RUNTIMES:
+        raise RuntimeError("no runtime is registered: call toolkit.plugins.load_plugins() first (toolkit.api does)")
     return RUNTIMES
+
+
+def every_quantization() -> list[str]:
+    """Every quantization mode some target offers, sorted."""
+    return sorted({q for entry in exporters().values() for q in entry.quantizations})

@@ -9,6 +9,8 @@ output; the first import therefore runs with file descriptor 2 pointed at
 import contextlib
 import os
 import sys
+from collections.abc import Iterator
+from types import ModuleType
 
 
 def quiet_tensorflow_logs() -> None:
@@ -21,7 +23,7 @@ def quiet_tensorflow_logs() -> None:
 
 
 @contextlib.contextmanager
-def native_output_silenced(fds=(2,)):
+def native_output_silenced(fds: tuple[int, ...] = (2,)) -> Iterator[None]:
     """Point the given file descriptors at /dev/null: hides C++ logging that Python cannot filter.
 
     Converters (TFLite's MLIR passes, TF start-up) print straight to fd 1/2; Python
@@ -45,7 +47,7 @@ def native_output_silenced(fds=(2,)):
         os.close(devnull)
 
 
-def import_tf():
+def import_tf() -> ModuleType:
     quiet_tensorflow_logs()
     if "tensorflow" in sys.modules:
         import tensorflow as tf

@@ -1,3 +1,4 @@
-"""Runtimes: one module per engine, each registering itself in toolkit.registry.RUNTIMES."""
+"""Runtimes: one module per engine, each registering itself with @toolkit.registry.runtime.
 
-from toolkit.runtimes import browser, keras, litert, onnxruntime, savedmodel, tfjs_node  # noqa: F401  (registration)
+Imported by toolkit.plugins.load_plugins(); base.py, timing.py and variants.py register nothing.
+"""

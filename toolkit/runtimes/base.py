@@ -1,25 +1,36 @@
-"""The Runtime interface: load an artifact, describe it, infer by name, close.
+"""The Runtime interface: load an artifact, describe it, infer by name, time itself, close.
 
-Like Polygraphy's runners: the public `infer()` checks the feed against the
-artifact's signature and converts results; subclasses implement only
-`load_impl`, `infer_impl` and (if they hold resources) `close_impl`.
+Like Polygraphy's runners: the public `infer()` and `time_runs()` check the feed against
+the artifact's signature once, here; subclasses implement `load_impl`, `infer_impl` and
+(if they hold resources) `close_impl`, and may offer a cheaper `engine_call` for timing or,
+when they run in another process, `measure_runs` (latencies measured there).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from toolkit.errors import InputsError
-from toolkit.manifest import read_manifest
-from toolkit.spec import ModelSignature, check_feeds
+from toolkit.export.manifest import read_manifest
+from toolkit.model.spec import ModelSignature, check_feeds
+from toolkit.runtimes.timing import TimingPlan, chunked_runs, wall_clock_runs
 
 
 class Runtime:
     name = "runtime"  # set by @toolkit.registry.runtime
+    target = ""  # the artifact format, set by @toolkit.registry.runtime
 
-    def __init__(self, artifact: Path, threads: int | None = None, **options):
+    # --- traits the benchmark and the test matrix read (class attributes, no instance needed) ---
+    # "configurable": honours `threads`; "single": one JavaScript thread; "runtime": the runtime decides.
+    thread_policy = "configurable"
+    is_browser = False  # runs inside headless Chromium
+    times_itself = False  # latencies come from `measure_runs`, inside the runtime's own process
+
+    def __init__(self, artifact: Path, threads: int | None = None, **options: object):
         """`artifact` is an artifact folder holding manifest.json (the keras runtime takes a .keras file)."""
         # Absolute: out-of-process runtimes (Node, Chromium) do not share this process's working directory.
         self.artifact = Path(artifact).resolve()
@@ -36,25 +47,45 @@ class Runtime:
             self.active = True
         return self
 
-    def infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Run one batch; inputs and outputs are matched by name, never by position."""
-        if not self.active:
-            self.activate()
+    def check(self, feeds: dict[str, np.ndarray]) -> None:
+        """Raise InputsError naming every missing, extra or mis-shaped input."""
         problems = check_feeds(self.signature.inputs, feeds)
         if problems:
             raise InputsError(f"{self.name}: " + "; ".join(problems))
+
+    def infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run one batch; inputs and outputs are matched by name, never by position."""
+        self.activate()
+        self.check(feeds)
         outputs = self.infer_impl(feeds)
         return {name: np.asarray(value) for name, value in outputs.items()}
+
+    def time_runs(self, feeds: dict[str, np.ndarray], plan: TimingPlan) -> list[float]:
+        """Steady-state latencies (ms) of `feeds` following `plan`; see `timing_source`."""
+        self.activate()
+        self.check(feeds)
+        if self.times_itself:
+            return chunked_runs(self.measure_runs, feeds, plan)
+        return wall_clock_runs(self.engine_call(), feeds, plan)
+
+    @property
+    def timing_source(self) -> str:
+        """'runtime': measured inside the runtime's own process; 'wall': perf_counter in this one."""
+        return "runtime" if self.times_itself else "wall"
+
+    def inference_process(self) -> tuple[int | None, str]:
+        """(pid, description) of the process that runs the inferences, for memory measurements."""
+        return os.getpid(), "this Python process"
 
     def close(self) -> None:
         if self.active:
             self.close_impl()
             self.active = False
 
-    def __enter__(self):
+    def __enter__(self) -> Runtime:
         return self.activate()
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # --- for subclasses -------------------------------------------------------
@@ -74,6 +105,14 @@ class Runtime:
 
     def infer_impl(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         raise NotImplementedError
+
+    def engine_call(self) -> Callable[[dict], object]:
+        """The call the wall-clock loop times: the engine without the toolkit's output conversion."""
+        return self.infer_impl
+
+    def measure_runs(self, feeds: dict[str, np.ndarray], warmup: int, runs: int) -> list[float]:
+        """Latencies (ms) measured inside the runtime's own process; only where `times_itself`."""
+        raise NotImplementedError(f"{self.name} is timed by the wall clock, not by itself")
 
     def close_impl(self) -> None:
         """Release resources; most runtimes only drop references."""

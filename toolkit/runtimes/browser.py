@@ -3,8 +3,8 @@
 One Chromium per Python process (Debian's /usr/bin/chromium driven by Playwright,
 started on first use, closed at exit) is shared by every instance. Instances of the
 same kind (engine, TF.js backend, threads, CPU throttling) share one page,
-web_demo/runner.html, served with the artifacts by toolkit.demo's 127.0.0.1-only
-server; each loads its model there under its own id, so a new instance costs a
+web_demo/runner.html, served with the artifacts by toolkit.demo.static_server's
+127.0.0.1-only server; each loads its model there under its own id, so a new instance costs a
 model load (tens of ms), not a page load (about 1.5 s). Tensors cross as base64
 bytes, so values arrive bit-exact. Playwright's sync API binds these objects to the
 thread that started them: use the runtimes from one thread.
@@ -15,13 +15,17 @@ from __future__ import annotations
 import atexit
 import base64
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from toolkit.errors import ExportError, InputsError, RuntimeUnavailableError, UsageError
+from toolkit.demo.static_server import StaticServer, require_web_demo, run_in_background
+from toolkit.errors import InferenceError, RuntimeUnavailableError, UsageError
 from toolkit.registry import runtime
 from toolkit.runtimes.base import Runtime
-from toolkit.spec import check_feeds
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = (
@@ -30,6 +34,7 @@ CHROMIUM_ARGS = (
 )
 RUNNER_PAGE = "runner.html"
 LOAD_TIMEOUT_MS = 60_000
+BROWSER_PROCESS_NAMES = ("chromium", "chrome")  # Playwright drives Debian's Chromium as a child of this process
 
 
 class _Shared:
@@ -48,7 +53,7 @@ def require_chromium(path: Path = CHROMIUM) -> None:
         raise RuntimeUnavailableError(f"Chromium is missing at {path}; install it with `apt-get install -y chromium` (as root)")
 
 
-def shared_browser():
+def shared_browser() -> Browser:
     """The process-wide headless Chromium (a playwright.sync_api.Browser)."""
     if _Shared.browser is None:
         require_chromium()
@@ -70,10 +75,8 @@ def shared_browser():
     return _Shared.browser
 
 
-def shared_server():
-    """The process-wide toolkit.demo.StaticServer serving web_demo/ and mounted artifacts."""
-    from toolkit.demo import StaticServer, require_web_demo, run_in_background
-
+def shared_server() -> StaticServer:
+    """The process-wide StaticServer serving web_demo/ and mounted artifacts."""
     if _Shared.server is None:
         require_web_demo()
         server = StaticServer(port=0)
@@ -91,7 +94,7 @@ def artifact_url(folder: Path, main_file: str) -> str:
     return server.url.rstrip("/") + _Shared.mounts[folder] + main_file
 
 
-def runner_page(kind: tuple):
+def runner_page(kind: tuple) -> Page:
     """The shared runner page for one kind of instance: (engine, backend, threads, throttling rate)."""
     page = _Shared.pages.get(kind)
     if page is None or page.is_closed():
@@ -110,7 +113,7 @@ def runner_page(kind: tuple):
     return page
 
 
-def throttle(page, rate: float | None) -> None:
+def throttle(page: Page, rate: float | None) -> None:
     """Chrome DevTools CPU throttling: the page runs `rate` times slower (Lighthouse's mobile setting is 4)."""
     if rate and rate > 1.0:
         session = page.context.new_cdp_session(page)
@@ -149,11 +152,28 @@ def decode_tensor(tensor: dict) -> np.ndarray:
     return np.frombuffer(base64.b64decode(tensor["b64"]), dtype=dtype).reshape(tensor["shape"])
 
 
+def browser_root_pid() -> int | None:
+    """The main Chromium process among this process's descendants (its renderers are its children)."""
+    try:
+        import psutil
+
+        browsers = [p for p in psutil.Process().children(recursive=True)
+                    if any(name in p.name().lower() for name in BROWSER_PROCESS_NAMES)]
+        pids = {p.pid for p in browsers}
+        roots = [p.pid for p in browsers if p.ppid() not in pids]
+    except Exception:  # psutil missing or a process vanished while listing: not measurable now
+        return None
+    return roots[0] if len(roots) == 1 else None
+
+
 class BrowserRuntime(Runtime):
     """Shared behaviour; subclasses name the in-page engine and the options they accept."""
 
     engine = ""  # window.runner engine: "tfjs" or "ort"
     known_options = frozenset({"cpu_throttling"})
+    thread_policy = "runtime"  # the browser schedules its own threads
+    is_browser = True
+    times_itself = True
 
     def load_impl(self) -> None:
         from playwright.sync_api import Error as PlaywrightError
@@ -165,7 +185,7 @@ class BrowserRuntime(Runtime):
         try:
             info = self._page.evaluate("(spec) => window.runner.load(spec)", self.load_spec(url))
         except PlaywrightError as error:
-            raise ExportError(f"{self.name}: {self.main_file} does not load in Chromium: {_first_line(error)}") from error
+            raise InferenceError(f"{self.name}: {self.main_file} does not load in Chromium: {_first_line(error)}") from error
         self._id, self.backend, self.versions = info["id"], info["backend"], info["versions"]
         self._check_backend()
 
@@ -186,25 +206,25 @@ class BrowserRuntime(Runtime):
     def _check_backend(self) -> None:
         """Subclasses refuse a silent fallback that would mislabel results."""
 
-    def infer_impl(self, feeds):
+    def infer_impl(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from playwright.sync_api import Error as PlaywrightError
 
         try:
             outputs = self._page.evaluate("([id, feeds]) => window.runner.infer(id, feeds)", [self._id, encode_feeds(feeds)])
         except PlaywrightError as error:
-            raise ExportError(f"{self.name}: running {self.main_file} in Chromium failed: {_first_line(error)}") from error
+            raise InferenceError(f"{self.name}: running {self.main_file} in Chromium failed: {_first_line(error)}") from error
         wanted = {spec.name: spec.dtype for spec in self.signature.outputs}
         # TF.js has no int64/float64: cast back to the signature's dtype so comparisons see Keras's types.
         return {name: decode_tensor(t).astype(wanted.get(name, t["dtype"]), copy=False) for name, t in outputs.items()}
 
-    def time_runs(self, feeds: dict[str, np.ndarray], warmup: int = 5, runs: int = 50) -> list[float]:
+    def measure_runs(self, feeds: dict[str, np.ndarray], warmup: int, runs: int) -> list[float]:
         """Per-run latency in ms, measured inside the page (tensor creation + run + read-back)."""
-        self.activate()
-        problems = check_feeds(self.signature.inputs, feeds)
-        if problems:
-            raise InputsError(f"{self.name}: " + "; ".join(problems))
         script = "([id, feeds, warmup, runs]) => window.runner.timeRuns(id, feeds, warmup, runs)"
         return [float(ms) for ms in self._page.evaluate(script, [self._id, encode_feeds(feeds), int(warmup), int(runs)])]
+
+    def inference_process(self) -> tuple[int | None, str]:
+        # Every Chromium process (browser, renderers, utilities) is counted: the page's work spans them.
+        return browser_root_pid(), f"Chromium for {self.name}, sum of per-process peaks"
 
     def close_impl(self) -> None:
         from playwright.sync_api import Error as PlaywrightError

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
+
+import numpy as np
 
 from toolkit.registry import runtime
 from toolkit.runtimes.base import Runtime
@@ -18,7 +21,7 @@ from toolkit.tf_env import native_output_silenced
 class LiteRTRuntime(Runtime):
     """Options: threads (None = all cores), xnnpack (default True)."""
 
-    def load_impl(self):
+    def load_impl(self) -> None:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         resolver = OpResolverType.AUTO if self.options.get("xnnpack", True) else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
@@ -31,10 +34,15 @@ class LiteRTRuntime(Runtime):
             self._interpreter.allocate_tensors()
             self._runner = self._interpreter.get_signature_runner("serving_default")
 
-    def infer_impl(self, feeds):
+    def infer_impl(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         # The signature runner resizes inputs and re-allocates when the batch changes; copy the
         # outputs because they alias interpreter buffers that the next call overwrites.
         return {name: value.copy() for name, value in self._runner(**feeds).items()}
 
-    def close_impl(self):
+    def engine_call(self) -> Callable[[dict], object]:
+        # Timing discards outputs, so it skips the copies (~0.7 us a call, over 10% of a 6 us MLP).
+        runner = self._runner
+        return lambda feeds: runner(**feeds)
+
+    def close_impl(self) -> None:
         self._runner = self._interpreter = None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from toolkit.registry import runtime
 from toolkit.runtimes.base import Runtime
 
 
 @runtime("tf_savedmodel", target="saved_model")
 class SavedModelRuntime(Runtime):
-    def load_impl(self):
+    def load_impl(self) -> None:
         import tensorflow as tf
 
         if self.threads:
@@ -21,9 +23,9 @@ class SavedModelRuntime(Runtime):
         self._loaded = tf.saved_model.load(str(self.artifact))
         self._serving = self._loaded.signatures["serving_default"]
 
-    def infer_impl(self, feeds):
+    def infer_impl(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         tensors = {name: self._tf.constant(value) for name, value in feeds.items()}
         return {name: value.numpy() for name, value in self._serving(**tensors).items()}
 
-    def close_impl(self):
+    def close_impl(self) -> None:
         self._serving = self._loaded = None

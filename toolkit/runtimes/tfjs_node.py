@@ -21,10 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.errors import ExportError, InputsError, RuntimeUnavailableError, UsageError
+from toolkit.errors import (
+    InferenceError,
+    InferenceTimeoutError,
+    InputsError,
+    RuntimeUnavailableError,
+    ToolkitError,
+    UsageError,
+)
 from toolkit.registry import runtime
 from toolkit.runtimes.base import Runtime
-from toolkit.spec import check_feeds
 
 NODE_DIR = Path(__file__).parent / "node"
 SERVER_SCRIPT = NODE_DIR / "tfjs_server.js"
@@ -34,8 +40,9 @@ SETUP_HINT = "run `make setup` (or `npm ci` in toolkit/runtimes/node)"
 # TF.js tensors are float32, int32 or bool; other integer inputs travel as int32.
 WIRE_DTYPES = {"float32": "float32", "int32": "int32", "bool": "bool"}
 
-# The `kind` of a server error -> the typed error raised here.
-ERROR_TYPES = {"inputs": InputsError, "load": ExportError, "execute": ExportError}
+# The `kind` of a server error -> the typed error raised here. A model TF.js cannot load or run
+# (an op it lacks) is the runtime's refusal, not an export failure.
+ERROR_TYPES = {"inputs": InputsError, "load": InferenceError, "execute": InferenceError}
 
 
 def encode_tensor(array: np.ndarray) -> dict:
@@ -82,16 +89,14 @@ class TfjsServer:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def request(self, command: str, timeout_s: float | None = None, **fields) -> dict:
+    def request(self, command: str, timeout_s: float | None = None, **fields: object) -> dict:
         """Send one command and wait for its response; raises a ToolkitError on any failure."""
         with self._lock:
             if self.process is None:
                 self._start()
             elif self.process.poll() is not None:
                 self._fail(f"the tfjs-node server had exited ({self._exit_reason()})")
-            response = self._exchange(
-                {"cmd": command, "seq": next(self._seq), **fields}, timeout_s or self.timeout_s
-            )
+            response = self._exchange({"cmd": command, "seq": next(self._seq), **fields}, timeout_s or self.timeout_s)
         if "error" in response:
             error_type = ERROR_TYPES.get(response.get("kind"), RuntimeUnavailableError)
             raise error_type(f"tfjs-node: {response['error']}")
@@ -137,9 +142,8 @@ class TfjsServer:
         try:
             line = self._lines.get(timeout=timeout_s)
         except queue.Empty:
-            self._fail(
-                f"the tfjs-node server did not answer '{message['cmd']}' within {timeout_s:g} s; it was killed"
-            )
+            self._fail(f"the tfjs-node server did not answer '{message['cmd']}' within {timeout_s:g} s; it was killed",
+                       InferenceTimeoutError)
         if line is None:
             self._fail(f"the tfjs-node server exited during '{message['cmd']}' ({self._exit_reason()})")
         try:
@@ -150,12 +154,12 @@ class TfjsServer:
             self._fail(f"the tfjs-node server answered request {response.get('seq')} instead of {message['seq']}")
         return response
 
-    def _fail(self, message: str):
+    def _fail(self, message: str, error_type: type[ToolkitError] = InferenceError) -> None:
         """Kill the process (the next request starts a new one) and raise one clear error."""
         tail = " | ".join(line.strip() for line in list(self._stderr)[-3:] if line.strip())
         self._kill()
         detail = f"; its stderr ended with: {tail[:400]}" if tail else ""
-        raise RuntimeUnavailableError(f"tfjs-node: {message}{detail}; it restarts on the next request")
+        raise error_type(f"tfjs-node: {message}{detail}; it restarts on the next request")
 
     def _exit_reason(self) -> str:
         try:
@@ -224,9 +228,11 @@ class TfjsNodeRuntime(Runtime):
     """
 
     OPTIONS = ("backend", "timeout_s")
+    thread_policy = "single"
+    times_itself = True
     _ids = itertools.count(1)
 
-    def load_impl(self):
+    def load_impl(self) -> None:
         unknown = sorted(set(self.options) - set(self.OPTIONS))
         if unknown:
             raise UsageError(
@@ -245,20 +251,19 @@ class TfjsNodeRuntime(Runtime):
         self._loaded_in = None  # the server generation holding our model
         self._load()
 
-    def infer_impl(self, feeds):
+    def infer_impl(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         reply = self._request("infer", inputs={name: encode_tensor(value) for name, value in feeds.items()})
         return self._restore_dtypes({name: decode_tensor(t) for name, t in reply["outputs"].items()})
 
-    def time_runs(self, feeds: dict[str, np.ndarray], warmup: int = 5, runs: int = 20) -> list[float]:
+    def measure_runs(self, feeds: dict[str, np.ndarray], warmup: int, runs: int) -> list[float]:
         """Latency of each of `runs` inferences in ms, measured inside Node (no pipe or base64 cost)."""
-        self.activate()
-        problems = check_feeds(self.signature.inputs, feeds)
-        if problems:
-            raise InputsError(f"{self.name}: " + "; ".join(problems))
         inputs = {name: encode_tensor(value) for name, value in feeds.items()}
         return self._request("time", inputs=inputs, warmup=warmup, runs=runs)["latencies_ms"]
 
-    def close_impl(self):
+    def inference_process(self) -> tuple[int | None, str]:
+        return self.server.pid, "tfjs-node process"
+
+    def close_impl(self) -> None:
         if self.server.running and self._loaded_in == self.server.generation:
             self.server.request("close", id=self.model_id)
         self._loaded_in = None

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.errors import InputsError
-from toolkit.spec import check_feeds
+from toolkit.model.spec import ModelSignature, check_feeds
 
 
-def load_inputs_file(path: Path, signature) -> dict[str, np.ndarray]:
+def load_inputs_file(path: Path, signature: ModelSignature) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise InputsError(f"inputs file {path} does not exist; pass an .npz with one array per input name")

@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
-from toolkit.exporting import artifact_label
+from rich.console import Console
+
 from toolkit.files import atomic_file
+from toolkit.labels import artifact_label
+from toolkit.parity.run import ParityRow
+from toolkit.parity.tolerances import DEFAULT_FLOAT32, MIN_TOP1_AGREEMENT
+
+Rows = Sequence[ParityRow]
 
 COLUMNS = ("model", "target", "quantization", "runtime", "batch", "max_abs_err", "max_rel_err",
            "mean_abs_err", "p99_abs_err", "cosine", "top1_agreement", "verdict")
 
 
-def verdict(row) -> str:
+def verdict(row: ParityRow) -> str:
     if row.expected_failure:
         return "XPASS" if row.passed else "XFAIL"
     return "PASS" if row.passed else "FAIL"
 
 
-def unexpected_failures(rows) -> list:
+def unexpected_failures(rows: Rows) -> list[ParityRow]:
     return [row for row in rows if not row.passed and not row.expected_failure]
 
 
-def _cell(row, column) -> str:
+def _cell(row: ParityRow, column: str) -> str:
     if column == "verdict":
         return verdict(row)
     value = getattr(row, column)
@@ -33,7 +40,7 @@ def _cell(row, column) -> str:
     return str(value)
 
 
-def markdown_table(rows) -> str:
+def markdown_table(rows: Rows) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(_cell(row, c) for c in COLUMNS) + " |" for row in rows]
     problems = [row for row in rows if row.error]
@@ -47,7 +54,7 @@ def markdown_table(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary_table(rows) -> str:
+def summary_table(rows: Rows) -> str:
     """One line per artifact kind x runtime over all models: how many rows pass and the worst errors."""
     groups: dict[tuple, list] = {}
     for row in rows:
@@ -67,16 +74,17 @@ def summary_table(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(rows, path: Path, title: str = "Parity matrix") -> None:
+def write_markdown(rows: Rows, path: Path, title: str = "Parity matrix") -> None:
     passed = sum(row.passed for row in rows)
     intro = (f"# {title}\n\n{passed}/{len(rows)} rows pass; {len(unexpected_failures(rows))} unexpected failures. "
-             "Pass rule per element: |got - ref| <= atol + rtol * |ref| (float32: atol 1e-4, rtol 1e-3; "
-             "quantized artifacts: looser bounds and top-1 agreement >= 0.9 for classifiers).\n\n")
+             f"Pass rule per element: |got - ref| <= atol + rtol * |ref| (float32: atol {DEFAULT_FLOAT32.atol:g}, "
+             f"rtol {DEFAULT_FLOAT32.rtol:g}; quantized artifacts: looser bounds and top-1 agreement >= "
+             f"{MIN_TOP1_AGREEMENT:g} for classifiers).\n\n")
     with atomic_file(Path(path)) as staging:
         staging.write_text(intro + "## Summary\n\n" + summary_table(rows) + "\n## Every row\n\n" + markdown_table(rows))
 
 
-def write_json(rows, path: Path) -> None:
+def write_json(rows: Rows, path: Path) -> None:
     with atomic_file(Path(path)) as staging:
         staging.write_text(json.dumps({"results": [row.to_json() for row in rows]}, indent=1) + "\n")
 
@@ -85,7 +93,7 @@ TERMINAL_COLUMNS = ("runtime", "batch", "max_abs_err", "max_rel_err", "mean_abs_
                     "cosine", "top1_agreement", "verdict")
 
 
-def print_table(rows, console) -> None:
+def print_table(rows: Rows, console: Console) -> None:
     """Compact terminal matrix: one table per model, the artifact (target-quantization) first."""
     from rich.table import Table
 
@@ -104,7 +112,7 @@ def print_table(rows, console) -> None:
     print_failures(rows, console)
 
 
-def print_failures(rows, console) -> None:
+def print_failures(rows: Rows, console: Console) -> None:
     for row in rows:
         if row.error and not row.passed:
             console.print(f"[red]{verdict(row)}[/] {row.model} {row.target}/{row.quantization} {row.runtime} b{row.batch}: {row.error}")

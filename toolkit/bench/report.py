@@ -1,63 +1,58 @@
-"""Benchmark results for people: a terminal table, and report.md + report.html with two PNG plots beside them.
-
-latency.png: median latency (bars) with the fastest run and p90 (whiskers) per runtime, one panel per model.
-size_error.png: artifact size on disk against its worst error vs Keras, coloured by quantization.
-"""
+"""Benchmark results for people: a terminal table, and report.md + report.html with the plots beside them."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from pathlib import Path
 
-from toolkit.console import human_size
-from toolkit.exporting import artifact_label
-from toolkit.files import atomic_file
+from rich.console import Console
 
-LATENCY_PLOT = "latency.png"
-SIZE_ERROR_PLOT = "size_error.png"
-ERROR_FLOOR = 1e-9  # exact artifacts (error 0) are drawn here on the log axis
+from toolkit.bench.plots import LATENCY_PLOT, SIZE_ERROR_PLOT, plot_latency, plot_size_error
+from toolkit.bench.results import BenchResults, BenchRow
+from toolkit.bench.settings import MOBILE_LIKE_NOTE
+from toolkit.files import atomic_file
+from toolkit.labels import human_size
+
+Rows = Sequence[BenchRow]
 TABLE_COLUMNS = ("artifact", "runtime", "setting", "threads", "batch", "load ms", "first ms", "p50 ms", "p90 ms",
                  "p99 ms", "stdev ms", "samples/s", "peak RSS MB", "size", "parity", "x predict_on_batch", "x model(x)")
 
 
-def _num(value, digits=3) -> str:
+def _num(value: float | None, digits: int = 3) -> str:
     if value is None:
         return "-"
     return f"{value:.{digits}g}" if abs(value) < 10**digits else f"{value:.0f}"
 
 
-def _size(size) -> str:
+def _size(size: int | None) -> str:
     return "-" if size is None else human_size(size)
 
 
-def artifact_name(row) -> str:
-    return artifact_label(row.target, row.quantization)
-
-
-def parity_cell(row) -> str:
+def parity_cell(row: BenchRow) -> str:
     if row.is_baseline:
         return "reference"
     return {True: "PASS", False: "FAIL", None: "-"}[row.parity_passed]
 
 
-def _speedup(value) -> str:
+def _speedup(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
-def row_cells(row) -> list[str]:
+def row_cells(row: BenchRow) -> list[str]:
     return [
-        artifact_name(row), row.runtime, row.setting, "-" if row.threads is None else str(row.threads), str(row.batch),
+        row.artifact, row.runtime, row.setting, "-" if row.threads is None else str(row.threads), str(row.batch),
         _num(row.load_ms), _num(row.first_ms), _num(row.p50_ms), _num(row.p90_ms), _num(row.p99_ms),
         _num(row.stdev_ms, 2), _num(row.throughput_per_s), _num(row.peak_rss_mb), _size(row.size_bytes),
         parity_cell(row), _speedup(row.speedup_vs_predict_on_batch), _speedup(row.speedup_vs_model_call),
     ]
 
 
-def _models(rows) -> list[str]:
+def _models(rows: Rows) -> list[str]:
     return list(dict.fromkeys(row.model for row in rows))
 
 
-def problem_lines(rows) -> list[str]:
+def problem_lines(rows: Rows) -> list[str]:
     """One line per model x artifact x runtime x setting that has no timings or fails parity (batches merged)."""
     grouped: dict = {}
     for row in rows:
@@ -67,12 +62,12 @@ def problem_lines(rows) -> list[str]:
             message = f"parity: {row.parity_error}"
         else:
             continue
-        key = (f"{row.model} {artifact_name(row)} in {row.runtime} ({row.setting}", message)
+        key = (f"{row.model} {row.artifact} in {row.runtime} ({row.setting}", message)
         grouped.setdefault(key, []).append(str(row.batch))
     return [f"{where}, batch {', '.join(batches)}): {message}" for (where, message), batches in grouped.items()]
 
 
-def _short(value) -> str:
+def _short(value: float | None) -> str:
     """At most 6 characters: the terminal table must fit 160 columns."""
     if value is None:
         return "-"
@@ -83,7 +78,7 @@ def _short(value) -> str:
     return f"{value:.4f}"
 
 
-def _short_size(size) -> str:
+def _short_size(size: int | None) -> str:
     return _size(size).replace(" ", "").replace("B", "") if size else "-"
 
 
@@ -91,11 +86,11 @@ TERMINAL_COLUMNS = ("artifact", "runtime", "setting", "thr", "b", "load", "first
                     "RSS MB", "size", "parity", "vs pob", "vs call")
 
 
-def terminal_cells(row) -> list[str]:
+def terminal_cells(row: BenchRow) -> list[str]:
     colour = {"PASS": "green", "FAIL": "red"}.get(parity_cell(row))
     parity = f"[{colour}]{parity_cell(row)}[/]" if colour else parity_cell(row).replace("reference", "ref")
     return [
-        artifact_name(row).replace("saved_model", "sm"), row.runtime.replace("keras-predict_on_batch", "keras-pob"),
+        row.artifact.replace("saved_model", "sm"), row.runtime.replace("keras-predict_on_batch", "keras-pob"),
         row.setting, "-" if row.threads is None else str(row.threads), str(row.batch),
         *(_short(v) for v in (row.load_ms, row.first_ms, row.p50_ms, row.p90_ms, row.p99_ms, row.throughput_per_s,
                               row.peak_rss_mb)),
@@ -103,7 +98,7 @@ def terminal_cells(row) -> list[str]:
     ]
 
 
-def print_table(results, console) -> None:
+def print_table(results: BenchResults, console: Console) -> None:
     """One table per model (timed rows), then one line per variant without timings or failing parity."""
     from rich.table import Table
 
@@ -120,84 +115,8 @@ def print_table(results, console) -> None:
         console.print(f"[red]parity[/] {line}" if "): parity: " in line else f"[yellow]no timings[/] {line}")
 
 
-# --- plots ------------------------------------------------------------------------------------
-def _config_label(row) -> str:
-    threads = "" if row.threads is None else f", {row.threads}t"
-    return f"{row.runtime} {artifact_name(row)} [{row.setting}{threads}]"
-
-
-def plot_latency(rows, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    timed = [r for r in rows if r.p50_ms]
-    models = _models(timed) or ["(no timed rows)"]
-    batches = sorted({r.batch for r in timed}) or [1]
-    configs = {m: list(dict.fromkeys(_config_label(r) for r in timed if r.model == m)) for m in models}
-    heights = [max(len(c), 1) * (0.12 + 0.08 * len(batches)) + 1.2 for c in configs.values()]
-    figure, axes = plt.subplots(len(models), 1, figsize=(10, sum(heights)), squeeze=False,
-                                gridspec_kw={"height_ratios": heights})
-    width = 0.8 / len(batches)
-    for axis, model in zip(axes[:, 0], models):
-        labels = configs[model]
-        for i, batch in enumerate(batches):
-            chosen = {_config_label(r): r for r in timed if r.model == model and r.batch == batch}
-            ys = [y + i * width for y, label in enumerate(labels) if label in chosen]
-            picked = [chosen[label] for label in labels if label in chosen]
-            axis.barh(ys, [r.p50_ms for r in picked], height=width, label=f"batch {batch}",
-                      xerr=[[r.p50_ms - r.min_ms for r in picked], [r.p90_ms - r.p50_ms for r in picked]],
-                      error_kw={"elinewidth": 0.8, "capsize": 2})
-        axis.set_yticks([y + width * (len(batches) - 1) / 2 for y in range(len(labels))], labels, fontsize=7)
-        axis.invert_yaxis()
-        axis.set_xscale("log")
-        axis.set_xlabel("latency per batch, ms (log): bar = p50, whiskers = fastest run .. p90")
-        axis.set_title(model)
-        axis.grid(axis="x", which="both", alpha=0.3)
-        axis.legend(fontsize=7, loc="lower right")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
-def plot_size_error(rows, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    worst: dict = {}
-    for r in rows:
-        if r.size_bytes and r.max_abs_err is not None and not r.is_baseline:
-            key = (r.model, r.target, r.quantization)
-            worst[key] = (r.size_bytes, max(r.max_abs_err, worst.get(key, (0, 0.0))[1]))
-    markers = dict(zip(["saved_model", "tflite", "onnx", "tfjs"], "osD^"))
-    figure, axis = plt.subplots(figsize=(9, 6))
-    for quantization in sorted({k[2] for k in worst}):
-        for target in sorted({k[1] for k in worst if k[2] == quantization}):
-            points = [(v, k[0]) for k, v in worst.items() if k[1] == target and k[2] == quantization]
-            axis.scatter([p[0][0] for p in points], [max(p[0][1], ERROR_FLOOR) for p in points],
-                         marker=markers.get(target, "x"), color=f"C{sorted({k[2] for k in worst}).index(quantization)}",
-                         label=f"{target} {quantization}", alpha=0.8)
-            for (size, error), model in points:
-                axis.annotate(model, (size, max(error, ERROR_FLOOR)), fontsize=6, alpha=0.7,
-                              xytext=(3, 3), textcoords="offset points")
-    axis.set_xscale("log")
-    axis.set_yscale("log")
-    axis.set_xlabel("artifact size on disk, bytes (log)")
-    axis.set_ylabel(f"worst max |runtime - Keras| over runtimes (log; 0 drawn at {ERROR_FLOOR:g})")
-    axis.set_title("Size against error per quantization (colour) and target (marker)")
-    axis.grid(which="both", alpha=0.3)
-    if worst:
-        axis.legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
 # --- report.md / report.html -----------------------------------------------------------------
-def write_report(results, folder: Path) -> Path:
+def write_report(results: BenchResults, folder: Path) -> Path:
     """report.md and report.html (plots beside them) in `folder`; returns the HTML path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -213,9 +132,7 @@ def write_report(results, folder: Path) -> Path:
     return folder / "report.html"
 
 
-def _method(results) -> list[str]:
-    from toolkit.bench_settings import MOBILE_LIKE_NOTE
-
+def _method(results: BenchResults) -> list[str]:
     plan = results.plan
     return [
         f"Each row: load (session/interpreter creation), first inference, {plan.warmup} warm-up runs, then "
@@ -251,16 +168,16 @@ def _environment_lines(environment: dict) -> list[str]:
     ]
 
 
-def _speedup_table(rows) -> tuple[list[str], list[list[str]]]:
+def _speedup_table(rows: Rows) -> tuple[list[str], list[list[str]]]:
     headers = ["model", "runtime", "artifact", "setting", "threads", "batch", "p50 ms", "x predict_on_batch", "x model(x)"]
     timed = sorted((r for r in rows if r.p50_ms and not r.is_baseline),
                    key=lambda r: (r.model, r.batch, -(r.speedup_vs_predict_on_batch or 0)))
-    body = [[r.model, r.runtime, artifact_name(r), r.setting, "-" if r.threads is None else str(r.threads), str(r.batch),
+    body = [[r.model, r.runtime, r.artifact, r.setting, "-" if r.threads is None else str(r.threads), str(r.batch),
              _num(r.p50_ms), _speedup(r.speedup_vs_predict_on_batch), _speedup(r.speedup_vs_model_call)] for r in timed]
     return headers, body
 
 
-def report_sections(results, plots) -> list[tuple]:
+def report_sections(results: BenchResults, plots: Sequence[str]) -> list[tuple]:
     rows = results.rows
     sections = [("h1", "Benchmark report"), *(("p", line) for line in _environment_lines(results.environment))]
     sections += [("h2", "How these numbers were measured"), ("list", _method(results))]
@@ -275,7 +192,7 @@ def report_sections(results, plots) -> list[tuple]:
     return sections
 
 
-def to_markdown(sections) -> str:
+def to_markdown(sections: Sequence[tuple]) -> str:
     out = []
     for kind, *content in sections:
         if kind in ("h1", "h2"):
@@ -293,7 +210,7 @@ def to_markdown(sections) -> str:
     return "\n\n".join(out) + "\n"
 
 
-def to_html(sections) -> str:
+def to_html(sections: Sequence[tuple]) -> str:
     e = html.escape
     out = ["<!doctype html>", "<html><head><meta charset='utf-8'><title>Benchmark report</title>",
            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}"

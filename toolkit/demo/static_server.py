@@ -1,31 +1,26 @@
-"""`toolkit demo`: serve web_demo/ and a model's TF.js and ONNX artifacts on 127.0.0.1 only.
+"""A static file server on 127.0.0.1 only: web_demo/ plus mounted artifact folders and generated JSON.
 
-The server hands out nothing but files under web_demo/ (its node_modules included),
-the mounted artifact folders and a generated config.json: every request path is
-decoded once, any `.`/`..`/empty segment or leftover `%` is refused, and the
-resolved file (symlinks followed) must still lie inside its mount. The browser
-runtimes (toolkit/runtimes/browser.py) reuse the same server for their runner page.
+It hands out nothing but files under web_demo/ (its node_modules included), the
+mounted folders and generated documents: every request path is decoded once, any
+`.`/`..`/empty segment or leftover `%` is refused, and the resolved file (symlinks
+followed) must still lie inside its mount. The demo page (toolkit/demo/app.py) and
+the browser runtimes (toolkit/runtimes/browser.py) both serve through it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import sys
 import threading
-import webbrowser
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote
 
-from toolkit.demo_config import SAMPLES_PER_CLASS, tolerance_json
 from toolkit.errors import RuntimeUnavailableError, UsageError
 
-WEB_DEMO_DIR = Path(__file__).resolve().parent.parent / "web_demo"
-DEMO_TARGETS = ("tfjs", "onnx")
+WEB_DEMO_DIR = Path(__file__).resolve().parents[2] / "web_demo"
 HOST = "127.0.0.1"  # never 0.0.0.0: the demo is for the person at this machine
 
 CONTENT_TYPES = {
@@ -186,114 +181,3 @@ def require_web_demo() -> None:
         raise RuntimeUnavailableError(
             f"{WEB_DEMO_DIR / 'node_modules'} is missing; run `make setup` (or `cd web_demo && npm ci`)"
         )
-
-
-# --- the demo: artifacts, config, samples ------------------------------------------
-
-
-def _artifact_name(model: str) -> str:
-    """The folder name exports use: a reference name, or a .keras file's stem (as toolkit.loading names it)."""
-    return Path(model).stem if model.endswith(".keras") else model
-
-
-def ensure_artifacts(model: str, out_dir: Path) -> dict[str, Path]:
-    """target -> artifact folder, exporting only when a folder is missing or damaged."""
-    from toolkit.exporting import artifact_dir, raise_for_failures
-    from toolkit.manifest import manifest_problems, read_manifest
-
-    folders = {t: artifact_dir(out_dir, _artifact_name(model), t, "none") for t in DEMO_TARGETS}
-    manifests = {t: read_manifest(folder) for t, folder in folders.items()}
-    if all(m is not None and not manifest_problems(folders[t], m) for t, m in manifests.items()):
-        return folders
-    from toolkit import api
-
-    results = api.export(model, ",".join(DEMO_TARGETS), None, out_dir)
-    raise_for_failures(results)
-    return {result.target: result.path for result in results}
-
-
-def is_digit_like(signature: dict) -> bool:
-    """One (N, 64) float input and one (N, 10) output: the drawing pad and samples apply."""
-    inputs, outputs = signature["inputs"], signature["outputs"]
-    return (
-        len(inputs) == 1 and len(outputs) == 1
-        and inputs[0]["shape"][1:] == [64] and inputs[0]["dtype"] == "float32"
-        and outputs[0]["shape"][1:] == [10]
-    )
-
-
-def digit_samples(per_class: int = SAMPLES_PER_CLASS) -> list[dict]:
-    """The first held-out test digits of each class, as the page shows them to click."""
-    from models.digits import digits_split
-
-    _, _, x_test, y_test = digits_split()
-    samples = []
-    for label in range(10):
-        for index in [int(i) for i in (y_test == label).nonzero()[0][:per_class]]:
-            samples.append({"label": label, "index": index, "pixels": [round(float(v), 6) for v in x_test[index]]})
-    return samples
-
-
-def demo_config(model: str, folders: dict[str, Path]) -> dict:
-    """What the page reads first: artifact URLs, signature, tolerance and sample digits."""
-    from toolkit.manifest import read_manifest
-
-    manifests = {t: read_manifest(folder) for t, folder in folders.items()}
-    signature = manifests["onnx"]["signature"]
-    drawing = is_digit_like(signature)
-    return {
-        "model": manifests["onnx"]["model"],
-        "signature": signature,
-        "tolerance": tolerance_json(),
-        "artifacts": {t: f"artifacts/{t}/{m['main_file']}" for t, m in manifests.items()},
-        "golden": {t: f"artifacts/{t}/golden.json" for t in folders},
-        "drawing": drawing,
-        "samples": digit_samples() if drawing else [],
-    }
-
-
-def build_demo_server(model: str, folders: dict[str, Path], port: int) -> StaticServer:
-    require_web_demo()
-    config = demo_config(model, folders)
-    server = StaticServer(port)
-    for target, folder in folders.items():
-        server.mount(f"artifacts/{target}", folder)
-    server.add_json("config.json", lambda: config)
-    return server
-
-
-def start_demo(model: str = "digits", port: int = 0, out_dir: Path | None = None) -> tuple[str, Callable[[], None]]:
-    """Export what is missing, serve the demo from a background thread; returns (url, shutdown)."""
-    from toolkit.api import DEFAULT_OUT
-
-    folders = ensure_artifacts(model, Path(out_dir or DEFAULT_OUT))
-    return run_in_background(build_demo_server(model, folders, port))
-
-
-def _can_open_browser() -> bool:
-    """A GUI browser can open here; without a display, webbrowser would start a console browser in this terminal."""
-    if sys.platform in ("darwin", "win32"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def serve_demo(model: str = "digits", port: int = 8000, open_browser: bool = True, out_dir: Path | None = None) -> None:
-    """Blocking `toolkit demo`: print the URL, open a browser if one is available, serve until Ctrl+C."""
-    from toolkit.api import DEFAULT_OUT
-
-    folders = ensure_artifacts(model, Path(out_dir or DEFAULT_OUT))
-    server = build_demo_server(model, folders, port)
-    print(f"toolkit demo: serving {model} at {server.url}  (Ctrl+C stops it)", flush=True)
-    if open_browser and _can_open_browser():
-        try:
-            webbrowser.open(server.url)
-        except webbrowser.Error:
-            print("toolkit demo: no browser found; open the URL above yourself", flush=True)
-    elif open_browser:
-        print("toolkit demo: no display here; open the URL above in a browser on this machine", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("toolkit demo: stopped", flush=True)
-    finally:
-        server.server_close()

@@ -6,6 +6,7 @@ format orders inputs and outputs its own way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -64,7 +65,7 @@ class ModelSignature:
 SAMPLE_DYNAMIC_LENGTH = 8
 
 
-def random_inputs(specs, batch: int, seed: int) -> dict[str, np.ndarray]:
+def random_inputs(specs: Sequence[TensorSpec], batch: int, seed: int) -> dict[str, np.ndarray]:
     """Seeded inputs for `specs` at `batch`: N(0, 1) floats, in-range integers."""
     rng = np.random.default_rng(seed)
     feeds = {}
@@ -78,7 +79,7 @@ def random_inputs(specs, batch: int, seed: int) -> dict[str, np.ndarray]:
     return feeds
 
 
-def check_feeds(specs, feeds: dict[str, np.ndarray]) -> list[str]:
+def check_feeds(specs: Sequence[TensorSpec], feeds: dict[str, np.ndarray]) -> list[str]:
     """Problems with `feeds` against `specs` (missing/extra names, shape, dtype); [] if none."""
     problems = []
     expected = {spec.name: spec for spec in specs}

@@ -7,11 +7,20 @@ import json
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import toolkit
+from toolkit.export.layout import MANIFEST_NAME
 from toolkit.files import sha256_file, sha256_text
 
-MANIFEST_NAME = "manifest.json"
+if TYPE_CHECKING:
+    from exporters.details import ExportDetails
+    from toolkit.model.loading import LoadedModel
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The code that decides an artifact's bytes: the converters and the toolkit's export path. Hashed by
+# path (never imported), so reading a manifest does not load a converter.
+EXPORTER_CODE = ("exporters/*.py", "toolkit/export/*.py", "toolkit/model/calling.py", "toolkit/model/spec.py")
 
 
 def package_version(distribution: str) -> str:
@@ -24,10 +33,7 @@ def package_version(distribution: str) -> str:
 @functools.lru_cache(maxsize=1)
 def exporter_code_fingerprint() -> str:
     """Hash of the exporter sources: an artifact made by other converter code is re-exported."""
-    import exporters
-
-    sources = sorted(Path(exporters.__file__).parent.glob("*.py"))
-    sources += [Path(__file__).parent / name for name in ("exporting.py", "golden.py", "keras_model.py")]
+    sources = sorted({path for pattern in EXPORTER_CODE for path in PROJECT_ROOT.glob(pattern)})
     return sha256_text(toolkit.__version__, *(path.read_text() for path in sources))[:16]
 
 
@@ -40,7 +46,8 @@ def file_table(folder: Path) -> dict[str, dict]:
     return table
 
 
-def build_manifest(folder: Path, *, loaded, target: str, quantization: str, converter: str, details, options) -> dict:
+def build_manifest(folder: Path, *, loaded: LoadedModel, target: str, quantization: str, converter: str,
+                   details: ExportDetails, options: dict) -> dict:
     return {
         "format": target,
         "quantization": quantization,

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from toolkit.spec import ModelSignature, TensorSpec, random_inputs
+from toolkit.model.spec import ModelSignature, TensorSpec, random_inputs
+
+if TYPE_CHECKING:
+    import keras
 
 
 def _is_graph_model(model) -> bool:
@@ -59,7 +65,7 @@ def _output_names(model, raw_outputs) -> list[str]:
     return [f"output_{i}" for i in range(count)]
 
 
-def model_args(model, signature: ModelSignature, tensors: dict):
+def model_args(model: keras.Model, signature: ModelSignature, tensors: dict) -> object:
     """Arrange named tensors the way the model's call expects them."""
     if len(signature.inputs) == 1:
         return tensors[signature.inputs[0].name]
@@ -68,7 +74,7 @@ def model_args(model, signature: ModelSignature, tensors: dict):
     return [tensors[name] for name in signature.input_names]
 
 
-def outputs_by_name(raw_outputs, names: list[str]) -> dict:
+def outputs_by_name(raw_outputs: object, names: list[str]) -> dict:
     if isinstance(raw_outputs, dict):
         return {name: raw_outputs[name] for name in names}
     if isinstance(raw_outputs, (list, tuple)):
@@ -76,7 +82,7 @@ def outputs_by_name(raw_outputs, names: list[str]) -> dict:
     return {names[0]: raw_outputs}
 
 
-def describe_model(model, input_specs=None) -> ModelSignature:
+def describe_model(model: keras.Model, input_specs: Sequence[TensorSpec] | None = None) -> ModelSignature:
     """Named input and output specs of `model`, batch dimension dynamic."""
     inputs = tuple(input_specs) if input_specs else _input_specs(model)
     probe = random_inputs(inputs, batch=2, seed=0)
@@ -91,7 +97,7 @@ def describe_model(model, input_specs=None) -> ModelSignature:
     return ModelSignature(inputs, outputs)
 
 
-def predict(model, signature: ModelSignature, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def predict(model: keras.Model, signature: ModelSignature, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Reference outputs: the model called in inference mode, as numpy, by output name."""
     raw = model(model_args(model, signature, feeds), training=False)
     return {name: np.asarray(t) for name, t in outputs_by_name(raw, signature.output_names).items()}

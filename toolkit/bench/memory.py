@@ -11,33 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PID_ATTRIBUTES = ("pid", "process_pid", "browser_pid")  # where an out-of-process runtime may expose its pid
-BROWSER_RUNTIMES = ("tfjs-browser", "ort-web")
-BROWSER_PROCESS_NAMES = ("chromium", "chrome")  # Playwright drives Debian's Chromium as a child of this process
-
-
-def runtime_pid(runtime) -> int | None:
-    """The pid of the process that runs `runtime`'s inferences, if it is another process and says so."""
-    for holder in (runtime, getattr(runtime, "server", None), getattr(runtime, "browser", None)):
-        for attribute in PID_ATTRIBUTES:
-            value = getattr(holder, attribute, None) if holder is not None else None
-            if isinstance(value, int) and value > 0:
-                return value
-    return None
-
-
-def browser_root_pid() -> int | None:
-    """The main Chromium process among this process's descendants (its renderers are its children)."""
-    try:
-        import psutil
-
-        browsers = [p for p in psutil.Process().children(recursive=True)
-                    if any(name in p.name().lower() for name in BROWSER_PROCESS_NAMES)]
-        pids = {p.pid for p in browsers}
-        roots = [p.pid for p in browsers if p.ppid() not in pids]
-    except Exception:  # psutil missing or a process vanished while listing: not measurable now
-        return None
-    return roots[0] if len(roots) == 1 else None
+from toolkit.runtimes.base import Runtime
 
 
 def _reset_peak(pid: int) -> bool:
@@ -69,20 +43,14 @@ class PeakRss:
         self.reset = all(_reset_peak(p) for p in self._pids())
 
     @classmethod
-    def for_runtime(cls, runtime, in_process: PeakRss) -> PeakRss | Unmeasured:
-        """The meter for an activated runtime: its own process when it exposes one, else this one."""
-        pid = runtime_pid(runtime)
-        name = getattr(runtime, "name", "runtime")
-        since = "the model was loaded (load-time peak excluded)"
-        if pid is not None and pid != os.getpid():
-            return cls(pid, f"{name} process", children=True, since=since)
-        if callable(getattr(runtime, "time_runs", None)):
-            root = browser_root_pid() if name in BROWSER_RUNTIMES else None
-            if root is not None:
-                # Every Chromium process (browser, renderers, utilities) is summed: their peaks may not coincide.
-                return cls(root, f"Chromium for {name}, sum of per-process peaks", children=True, since=since)
-            return Unmeasured(f"not measured: {getattr(runtime, 'name', 'the runtime')} runs in another process whose pid it does not expose")
-        return in_process
+    def for_runtime(cls, runtime: Runtime, in_process: PeakRss) -> PeakRss | Unmeasured:
+        """The meter for an activated runtime: the process it says runs its inferences (with its children)."""
+        pid, label = runtime.inference_process()
+        if pid is None:
+            return Unmeasured(f"not measured: the process of {label} could not be found")
+        if pid == os.getpid():
+            return in_process
+        return cls(pid, label, children=True, since="the model was loaded (load-time peak excluded)")
 
     def _pids(self) -> list[int]:
         pids = [self.pid]

@@ -1,4 +1,4 @@
-"""Tolerances, per-output error statistics, and the parity verdict.
+"""Per-output error statistics and the parity verdict (the bounds are in toolkit/parity/tolerances.py).
 
 Outputs are matched by name, then shape, then values (as Hugging Face optimum's
 validation does); every problem is collected, not just the first. A
@@ -7,41 +7,12 @@ ParityResult is truthy when it passes, like Polygraphy's comparisons.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Tolerance:
-    """Elementwise pass rule: |got - ref| <= atol + rtol * |ref|."""
-
-    atol: float
-    rtol: float
-    reason: str = ""  # required when looser than the default: why this output may differ more
-
-
-DEFAULT_FLOAT32 = Tolerance(atol=1e-4, rtol=1e-3, reason="float32 default")
-# Quantized artifacts are judged by a looser bound plus top-1 agreement for classifiers.
-QUANTIZED = {
-    # fp16 weights: ~3 significant digits per weight, errors accumulate over layers.
-    "fp16": Tolerance(atol=1e-2, rtol=1e-2, reason="fp16 weights (10-bit mantissa)"),
-    # int8 weights, float activations: weight error ~ scale/2 per weight.
-    "dynamic": Tolerance(atol=6e-2, rtol=6e-2, reason="int8 weights, dynamic-range activations"),
-    # int8 weights and activations (256 levels over each calibrated range).
-    "int8": Tolerance(atol=1.5e-1, rtol=1.5e-1, reason="int8 weights and activations"),
-    # TF.js uint8 weight quantization: 256 levels per weight tensor.
-    "uint8": Tolerance(atol=6e-2, rtol=6e-2, reason="uint8 weights"),
-}
-MIN_TOP1_AGREEMENT = 0.9  # quantized classifiers: share of samples whose argmax matches Keras
-
-
-def tolerance_for(quantization: str, output: str, overrides=None, quantized_overrides=None) -> Tolerance:
-    """Float32: per-output override ("" = every output) or the default; quantized: the model's or the mode's bound."""
-    if quantization != "none":
-        return (quantized_overrides or {}).get(quantization) or QUANTIZED[quantization]
-    overrides = overrides or {}
-    return overrides.get(output) or overrides.get("") or DEFAULT_FLOAT32
+from toolkit.parity.tolerances import MIN_TOP1_AGREEMENT, Tolerance
 
 
 @dataclass
@@ -91,7 +62,8 @@ def top1_agreement(reference: np.ndarray, got: np.ndarray) -> float:
     return float(np.mean(reference.argmax(axis=-1) == got.argmax(axis=-1)))
 
 
-def output_stats(name, reference, got, tolerance, classifier=False) -> OutputStats:
+def output_stats(name: str, reference: np.ndarray, got: np.ndarray, tolerance: Tolerance,
+                 classifier: bool = False) -> OutputStats:
     # NaN/Inf outputs are reported through `non_finite`; numpy's warnings about them add nothing.
     with np.errstate(invalid="ignore", over="ignore"):
         return _output_stats(name, reference, got, tolerance, classifier)
@@ -118,7 +90,7 @@ def _output_stats(name, reference, got, tolerance, classifier) -> OutputStats:
     )
 
 
-def compare_outputs(reference: dict, got: dict, tolerances: dict, classifiers=()) -> ParityResult:
+def compare_outputs(reference: dict, got: dict, tolerances: dict, classifiers: Sequence[str] = ()) -> ParityResult:
     """Compare by name, then shape, then value. `tolerances`: output name -> Tolerance."""
     result = ParityResult()
     for name in reference.keys() - got.keys():

@@ -1,10 +1,10 @@
 """Numbers the browser page reads from /config.json, taken from Python so there is one source.
 
-The tolerance is the float32 default of `toolkit parity` (toolkit.compare): an
+The tolerance is the float32 default of `toolkit parity` (toolkit.parity.tolerances): an
 element passes when |got - ref| <= atol + rtol * |ref|. The page never hard-codes it.
 """
 
-from toolkit.compare import DEFAULT_FLOAT32
+from toolkit.parity.tolerances import DEFAULT_FLOAT32
 
 FLOAT32_ATOL = DEFAULT_FLOAT32.atol
 FLOAT32_RTOL = DEFAULT_FLOAT32.rtol

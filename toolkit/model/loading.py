@@ -10,10 +10,14 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.errors import ModelLoadError, UsageError
 from toolkit.files import sha256_file
-from toolkit.spec import ModelSignature
+from toolkit.model.spec import ModelSignature
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass
@@ -102,7 +106,7 @@ def _check_keras_archive(path: Path) -> None:
             raise ModelLoadError(f"{path} is corrupted (member {bad} fails its checksum); save the model again")
 
 
-def load_keras_file(path: Path, custom_objects: Path | None = None, unsafe: bool = False):
+def load_keras_file(path: Path, custom_objects: Path | None = None, unsafe: bool = False) -> keras.Model:
     """Load a .keras file in Keras safe mode unless `unsafe`; errors say which flag fixes them."""
     import keras
 
@@ -160,7 +164,7 @@ def _unknown_model(name: str) -> UsageError:
 def resolve_model(spec: str, custom_objects: Path | None = None, unsafe: bool = False) -> LoadedModel:
     """A reference model name (trained and cached on first use) or a user's .keras path."""
     from models import REFERENCE_MODELS
-    from toolkit.keras_model import describe_model
+    from toolkit.model.calling import describe_model
 
     reference = REFERENCE_MODELS.get(spec)
     if reference is not None:

@@ -1,0 +1,61 @@
+"""Export options (--opset, --calibration): which artifacts they affect and how a manifest records them.
+
+An option is recorded in the manifest of every artifact it changes, and only there: adding
+--calibration later leaves the float artifacts up to date. A calibration file is recorded as
+{"path", "sha256"} and compared by its hash, so moving the file changes nothing and editing it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from toolkit.errors import InputsError, UsageError
+from toolkit.files import sha256_file
+from toolkit.labels import artifact_label
+from toolkit.registry import ExporterEntry
+
+# Options whose value is a file: recorded with the hash of its content.
+FILE_OPTIONS = ("calibration",)
+
+
+def requested_options(entries: Mapping[str, ExporterEntry], pairs: Sequence[tuple[str, str]], given: dict) -> dict:
+    """`given` without unset values; an option that affects none of `pairs` is a UsageError."""
+    given = {k: v for k, v in given.items() if v is not None}
+    for name in given:
+        if not any(name in entries[t].options_for(q) for t, q in pairs):
+            users = [f"{t} ({', '.join(e.option_scope.get(name, e.quantizations))})"
+                     for t, e in entries.items() if name in e.options]
+            shown = ", ".join(artifact_label(t, q) for t, q in pairs)
+            raise UsageError(f"--{name} affects none of {shown}; it applies to {', '.join(users) or 'no target'}")
+    for name in FILE_OPTIONS:
+        if name in given and not Path(given[name]).is_file():
+            raise InputsError(f"--{name} file {given[name]} does not exist; pass an .npz with one array per input name")
+    return given
+
+
+def recorded_options(entry: ExporterEntry, quantization: str, given: dict) -> dict:
+    """The options of one artifact as its manifest records them: defaults, overridden by `given`."""
+    recorded = {}
+    for name in entry.options_for(quantization):
+        value = given.get(name, entry.options[name])
+        recorded[name] = fingerprint(name, value)
+    return recorded
+
+
+def fingerprint(name: str, value: object) -> object:
+    if name in FILE_OPTIONS and isinstance(value, (str, Path)):
+        return {"path": str(Path(value).resolve()), "sha256": sha256_file(Path(value))}
+    return value
+
+
+def same_option(recorded: object, wanted: object) -> bool:
+    """Equal values; files are equal when their contents are."""
+    if isinstance(recorded, dict) and isinstance(wanted, dict):
+        return recorded.get("sha256") == wanted.get("sha256")
+    return recorded == wanted
+
+
+def converter_options(recorded: dict) -> dict:
+    """What the export function receives: file options as their path again."""
+    return {k: v["path"] if isinstance(v, dict) and "path" in v else v for k, v in recorded.items()}

@@ -1,0 +1,177 @@
+"""Run exports: DIR/<model>/<target>[-<quantization>]/ with a manifest, written atomically.
+
+What happens to an artifact folder that already exists is decided by `artifact_state`
+(the same rule for `export`, `parity`, `bench`, `demo` and `run`):
+
+- it holds this model's artifact, made with the options asked for, by this exporter code: reused;
+- same model and options, older exporter code: exported again with the options it was made with;
+- anything else (another source model, other explicit options, files changed or added since the
+  export, no manifest at all): refused, naming the difference, unless `force`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.errors import ExportError, OutputLocationError, ToolkitError, one_line
+from toolkit.export.golden import write_golden
+from toolkit.export.layout import artifact_dir, artifact_size
+from toolkit.export.manifest import (
+    build_manifest,
+    exporter_code_fingerprint,
+    manifest_problems,
+    read_manifest,
+    write_manifest,
+)
+from toolkit.export.options import converter_options, recorded_options, requested_options, same_option
+from toolkit.files import atomic_directory, sweep_stale_temporaries
+from toolkit.labels import artifact_label
+from toolkit.model.loading import LoadedModel
+from toolkit.registry import ExporterEntry, exporters
+
+
+@dataclass
+class ExportResult:
+    model: str
+    target: str
+    quantization: str
+    path: Path
+    seconds: float = 0.0
+    reused: bool = False  # an up-to-date artifact from the same source was already there
+    error: str | None = None
+    size_bytes: int = 0  # what would be deployed (toolkit.export.layout.artifact_size)
+    note: str = ""  # why it was exported again, for example
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def label(self) -> str:
+        return artifact_label(self.target, self.quantization)
+
+
+@dataclass(frozen=True)
+class ArtifactState:
+    """What is in an artifact folder now, against what a request asks for."""
+
+    action: str  # "export" (missing), "reuse", "refresh" (older exporter code), "conflict"
+    options: dict  # the options to export with (refresh: those the artifact was made with)
+    reason: str = ""
+
+
+def check_writable(out_dir: Path) -> None:
+    """Fail before any work when `out_dir` cannot be created or written (a real write test: root ignores modes)."""
+    out_dir = Path(out_dir)
+    probe = out_dir
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    hint = "pass --out to a folder you can write"
+    if not probe.is_dir():
+        raise OutputLocationError(f"cannot write to {out_dir}: {probe} is not a folder; {hint}")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as error:
+        raise OutputLocationError(f"cannot write to {out_dir}: {error.strerror or error}; {hint}") from error
+
+
+def artifact_state(folder: Path, loaded: LoadedModel, entry: ExporterEntry, quantization: str, given: dict) -> ArtifactState:
+    """Reuse, refresh, export or conflict for one folder; `given` holds only the options the user passed."""
+    wanted = recorded_options(entry, quantization, given)
+    if not folder.exists():
+        return ArtifactState("export", wanted)
+    manifest = read_manifest(folder)
+    if manifest is None:
+        return ArtifactState("conflict", wanted, "is not an artifact of this toolkit (no readable manifest.json)")
+    if manifest.get("source_model", {}).get("sha256") != loaded.source_sha256:
+        return ArtifactState("conflict", wanted, f"was exported from another source model ({manifest['source_model'].get('path')})")
+    problems = manifest_problems(folder, manifest)
+    if problems:
+        return ArtifactState("conflict", wanted, f"was changed since its export ({'; '.join(problems[:3])})")
+    made_with = manifest.get("options") or {}
+    different = {k: v for k, v in wanted.items() if k in given and not same_option(made_with.get(k), v)}
+    if different:
+        shown = ", ".join(f"{k} {made_with.get(k)!r} (asked: {v!r})" for k, v in different.items())
+        return ArtifactState("conflict", wanted, f"was made with other options: {shown}")
+    kept = {**wanted, **{k: v for k, v in made_with.items() if k not in given}}
+    if manifest.get("exporter_code") != exporter_code_fingerprint():
+        return ArtifactState("refresh", kept, "re-exported: the toolkit's exporter code changed since")
+    return ArtifactState("reuse", kept)
+
+
+def export_model(loaded: LoadedModel, pairs: Sequence[tuple[str, str]], out_dir: Path, *, force: bool = False,
+                 replace_conflicts: bool = False, options: dict | None = None,
+                 on_start: Callable[[str, str], None] | None = None) -> list[ExportResult]:
+    """Export `loaded` for every (target, quantization); converter failures are recorded, not raised.
+
+    Conflicting folders (see the module docstring) raise OutputLocationError before anything is
+    written, unless `force` (re-export everything) or `replace_conflicts` (the test suite's cache).
+    """
+    given = requested_options(exporters(), pairs, options or {})
+    check_writable(out_dir)
+    folders = {pair: artifact_dir(out_dir, loaded.name, *pair) for pair in pairs}
+    states = {pair: artifact_state(folder, loaded, exporters()[pair[0]], pair[1], given) for pair, folder in folders.items()}
+    conflicts = {pair: state.reason for pair, state in states.items() if state.action == "conflict"}
+    if conflicts and not (force or replace_conflicts):
+        raise OutputLocationError(f"{_conflict_text(Path(out_dir) / loaded.name, conflicts)}; pass --force to overwrite, "
+                                  "or choose another --out")
+    sweep_stale_temporaries(Path(out_dir) / loaded.name)
+    results = []
+    for (target, quantization), folder in folders.items():
+        state = states[(target, quantization)]
+        if on_start:
+            on_start(target, quantization)
+        if state.action == "reuse" and not force:
+            result = ExportResult(loaded.name, target, quantization, folder, reused=True, size_bytes=artifact_size(folder))
+        else:
+            result = _export_one(loaded, target, quantization, folder, state.options)
+            result.note = state.reason if state.action == "refresh" else ""
+        results.append(result)
+    return results
+
+
+def _conflict_text(model_dir: Path, conflicts: dict[tuple[str, str], str]) -> str:
+    """One clause per distinct reason: "DIR/{tflite, onnx} was exported from another source model (...)"."""
+    by_reason: dict[str, list[str]] = {}
+    for pair, reason in conflicts.items():
+        by_reason.setdefault(reason, []).append(artifact_label(*pair))
+    return "; ".join(f"{model_dir}/{labels[0] if len(labels) == 1 else '{' + ', '.join(labels) + '}'} {reason}"
+                     for reason, labels in by_reason.items())
+
+
+def _export_one(loaded: LoadedModel, target: str, quantization: str, folder: Path, options: dict) -> ExportResult:
+    result = ExportResult(loaded.name, target, quantization, folder)
+    entry = exporters()[target]
+    started = time.perf_counter()
+    try:
+        with atomic_directory(folder) as staging:
+            from exporters.rewrites import prepare_for_target
+
+            convertible, rewrites = prepare_for_target(loaded, target)
+            details = entry.export(convertible, staging, quantization, converter_options(options))
+            details.rewrites = rewrites + details.rewrites
+            write_golden(staging, loaded)
+            manifest = build_manifest(
+                staging, loaded=loaded, target=target, quantization=quantization,
+                converter=entry.converter, details=details, options=options,
+            )
+            write_manifest(staging, manifest)
+    except ToolkitError as error:
+        result.error = str(error)
+    except Exception as error:  # a converter's own failure: keep going with the other targets
+        result.error = f"{target} export failed: {one_line(error, 500)}"
+    result.seconds = time.perf_counter() - started
+    if result.ok:
+        result.size_bytes = artifact_size(folder)
+    return result
+
+
+def raise_for_failures(results: list[ExportResult]) -> None:
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise ExportError("; ".join(f"{r.label}: {r.error}" for r in failed))

@@ -1,0 +1,1 @@
+"""Parity: tolerances, per-output comparison, running artifacts against Keras, and the matrix reports."""

@@ -1,0 +1,144 @@
+"""Run artifacts in their runtimes and compare with Keras: one ParityRow per artifact x runtime x batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolkit.export.run import ExportResult
+from toolkit.model.calling import predict
+from toolkit.model.loading import LoadedModel
+from toolkit.model.samples import sample_feeds
+from toolkit.parity.compare import ParityResult, compare_outputs, judge_top1, top1_agreement
+from toolkit.parity.tolerances import Tolerance, tolerance_for
+from toolkit.rows import ResultRow
+from toolkit.runtimes.base import Runtime
+from toolkit.runtimes.variants import RuntimeVariant
+
+BATCHES = (1, 4)
+AGREEMENT_SAMPLES = 64  # sample set for quantized classifiers' top-1 agreement
+
+
+@dataclass(kw_only=True)
+class ParityRow(ResultRow):
+    passed: bool
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    mean_abs_err: float | None = None
+    p99_abs_err: float | None = None
+    cosine: float | None = None
+    top1_agreement: float | None = None
+    expected_failure: str | None = None  # registry reason: a documented, expected failure
+
+
+class ReferenceOutputs(dict):
+    """(batch, seed) -> (feeds, Keras outputs), computed once per model."""
+
+    def __init__(self, loaded: LoadedModel, inputs: dict[str, np.ndarray] | None = None):
+        super().__init__()
+        self.loaded = loaded
+        self.inputs = inputs
+
+    def __missing__(self, key: tuple[int, int]) -> tuple[dict, dict]:
+        batch, seed = key
+        feeds = self.inputs if self.inputs is not None else sample_feeds(self.loaded, batch, seed)
+        self[key] = (feeds, predict(self.loaded.model, self.loaded.signature, feeds))
+        return self[key]
+
+
+def check_artifact(loaded: LoadedModel, export: ExportResult, variant: RuntimeVariant, references: ReferenceOutputs,
+                   batches: Sequence[int] = BATCHES) -> list[ParityRow]:
+    """Parity rows of one exported artifact in one runtime variant; failures become rows, never raise."""
+    reason = _expected_failure(loaded, export)
+
+    def row(batch: int, **values: object) -> ParityRow:
+        return ParityRow(model=loaded.name, target=export.target, quantization=export.quantization,
+                         runtime=variant.label, batch=batch, expected_failure=reason, **values)
+
+    if not export.ok:
+        return [row(b, passed=False, error=f"export failed: {export.error}", error_kind="export") for b in batches]
+    try:
+        runtime = variant.create(export.path).activate()
+    except Exception as error:  # any runtime start failure is a row, so the rest of the matrix still runs
+        return [_failed(row(b, passed=False), error) for b in batches]
+    try:
+        agreement = _agreement(loaded, export, runtime, references)
+        return [_compare_batch(loaded, export, runtime, references, batch, agreement, row) for batch in batches]
+    finally:
+        runtime.close()
+
+
+def _failed(row: ParityRow, error: BaseException) -> ParityRow:
+    row.record_failure(error)
+    return row
+
+
+def _compare_batch(loaded: LoadedModel, export: ExportResult, runtime: Runtime, references: ReferenceOutputs,
+                   batch: int, agreement: dict, row: Callable[..., ParityRow]) -> ParityRow:
+    feeds, reference = references[(batch, batch)]
+    size = len(next(iter(feeds.values())))
+    try:
+        got = runtime.infer(feeds)
+    except Exception as error:  # a crashed or hung runtime is reported in its row
+        return _failed(row(size, passed=False), error)
+    result = compare_outputs(reference, got, _tolerances(loaded, export), _classifiers(loaded))
+    if agreement:
+        judge_top1(result, agreement)
+    return row(size, passed=result.passed, **_statistics(result),
+               error="; ".join(result.errors) or None, error_kind=None if result.passed else "mismatch")
+
+
+def _statistics(result: ParityResult) -> dict:
+    worst = {name: result.worst(name) for name in ("max_abs_err", "max_rel_err", "mean_abs_err", "p99_abs_err", "cosine")}
+    agreement = result.worst("top1_agreement")
+    worst["top1_agreement"] = None if agreement != agreement else agreement  # NaN: no classifier output
+    return worst
+
+
+def _agreement(loaded: LoadedModel, export: ExportResult, runtime: Runtime, references: ReferenceOutputs) -> dict:
+    """Quantized classifiers: top-1 agreement with Keras over AGREEMENT_SAMPLES samples."""
+    classifiers = _classifiers(loaded)
+    if export.quantization == "none" or not classifiers or references.inputs is not None:
+        return {}
+    feeds, reference = references[(AGREEMENT_SAMPLES, 99)]
+    got = runtime.infer(feeds)
+    return {name: top1_agreement(reference[name], got[name]) for name in classifiers if name in got}
+
+
+def _tolerances(loaded: LoadedModel, export: ExportResult) -> dict[str, Tolerance]:
+    reference = loaded.reference
+    overrides = reference.tolerances if reference else {}
+    quantized = reference.quantized_tolerances if reference else {}
+    return {name: tolerance_for(export.quantization, name, overrides, quantized) for name in loaded.signature.output_names}
+
+
+def _classifiers(loaded: LoadedModel) -> tuple[str, ...]:
+    return loaded.reference.classifier_outputs if loaded.reference else ()
+
+
+def _expected_failure(loaded: LoadedModel, export: ExportResult) -> str | None:
+    if loaded.reference is None:
+        return None
+    return loaded.reference.expected_failures.get((export.target, export.quantization))
+
+
+def check_parity(loaded: LoadedModel, exports: Sequence[ExportResult], variants: Sequence[RuntimeVariant],
+                 inputs: dict[str, np.ndarray] | None = None, batches: Sequence[int] = BATCHES,
+                 on_row: Callable[[ParityRow], None] | None = None) -> list[ParityRow]:
+    """Every export x every applicable runtime variant x batch, against one set of Keras references."""
+    references = ReferenceOutputs(loaded, inputs)
+    if inputs is not None:
+        batches = (len(next(iter(inputs.values()))),)
+        # The user's batch is both the feed and the only reference: key it under every batch.
+        references[(batches[0], batches[0])] = (inputs, predict(loaded.model, loaded.signature, inputs))
+    rows = []
+    for export in exports:
+        for variant in variants:
+            if variant.target == export.target:
+                for row in check_artifact(loaded, export, variant, references, batches):
+                    rows.append(row)
+                    if on_row:
+                        on_row(row)
+    return rows
