@@ -5,8 +5,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Reference models, exports and test artifacts are cached here, keyed by content hash.
-export TOOLKIT_CACHE_DIR ?= $(CURDIR)/.cache/toolkit
+# Reference models and the suite's test artifacts are cached where the CLI caches them
+# ($TOOLKIT_CACHE_DIR, else ~/.cache/keras-export-toolkit), keyed by content hash: `make run` and the
+# README's commands then use the same trained models.
 NODE_PROJECTS := $(patsubst %/package.json,%,$(wildcard toolkit/runtimes/node/package.json web_demo/package.json))
 NODE_STAMPS := $(addsuffix /node_modules/.installed,$(NODE_PROJECTS))
 
@@ -34,5 +35,6 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 
+# The cache (trained reference models) is kept: remove ~/.cache/keras-export-toolkit by hand to retrain.
 clean:
-	rm -rf artifacts reports .cache
+	rm -rf artifacts reports test-output

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from exporters.details import ExportDetails
-from exporters.unsupported_ops import TABLE_OPS, ops_in_saved_model, unsupported_op_error
+from exporters.unsupported_ops import TABLE_OPS, ops_in_saved_model, refuse_string_ops, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
 from toolkit.errors import ExportError, UnsupportedOpError
 from toolkit.model.loading import LoadedModel
@@ -39,7 +39,8 @@ def _convert(saved_model: Path, output: Path, opset: int):
 def export_onnx(loaded: LoadedModel, staging: Path, quantization: str, options: dict) -> ExportDetails:
     opset = int(options.get("opset", DEFAULT_OPSET))
     target = staging / "model.onnx"
-    with temporary_saved_model(loaded) as saved_model:
+    with temporary_saved_model(loaded, staging) as saved_model:
+        refuse_string_ops("onnx", f"onnx (opset {opset})", saved_model, loaded, "tf2onnx has no conversion of {it} to ONNX")
         try:
             with native_output_silenced(fds=(1, 2)):
                 _convert(saved_model, target, opset)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from exporters.details import ExportDetails
 from exporters.tfjs_graph import fix_graph_for_tfjs
-from exporters.unsupported_ops import TABLE_OPS, ops_in_saved_model, unsupported_op_error
+from exporters.unsupported_ops import TABLE_OPS, ops_in_saved_model, refuse_string_ops, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
 from toolkit.errors import ExportError
 from toolkit.model.loading import LoadedModel
@@ -30,7 +30,8 @@ def export_tfjs(loaded: LoadedModel, staging: Path, quantization: str, options: 
 
     dtype = QUANTIZATION_DTYPES[quantization]
     dtype_map = {dtype: "*"} if dtype else None
-    with temporary_saved_model(loaded) as saved_model:
+    with temporary_saved_model(loaded, staging) as saved_model:
+        refuse_string_ops("tfjs", "tfjs", saved_model, loaded, "TF.js has no kernel for {it}")
         try:
             with native_output_silenced(fds=(1, 2)):
                 conversion.convert_tf_saved_model(
@@ -70,6 +71,12 @@ def tensor_key(name: str) -> str:
 def check_tfjs(path: Path, loaded: LoadedModel) -> None:
     """The graph model keeps the signature's names; running it is the tfjs-node runtime's job."""
     signature = json.loads(path.read_text()).get("signature", {})
-    names_in, names_out = set(map(tensor_key, signature.get("inputs", {}))), set(map(tensor_key, signature.get("outputs", {})))
+    inputs = signature.get("inputs", {})
+    if any(spec.is_string for spec in loaded.signature.inputs):
+        # A lookup table's resource appears as an extra signature input with a resourceId; TF.js feeds it
+        # from the model's initializer graph, not the caller (measured for StringLookup's string->int64
+        # table; integer-keyed tables keep failing here, as before: not measured).
+        inputs = {key: info for key, info in inputs.items() if info.get("resourceId") is None}
+    names_in, names_out = set(map(tensor_key, inputs)), set(map(tensor_key, signature.get("outputs", {})))
     if names_in != set(loaded.signature.input_names) or names_out != set(loaded.signature.output_names):
         raise ExportError(f"TF.js signature {sorted(names_in)} -> {sorted(names_out)} lost the model's names")

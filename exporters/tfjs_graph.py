@@ -18,7 +18,7 @@ def fix_graph_for_tfjs(model_json: Path, output_names: Sequence[str]) -> list[st
     """Apply every fix to `model_json` in place; returns the rewrites made."""
     data = json.loads(model_json.read_text())
     nodes = data["modelTopology"]["node"]
-    rewrites = split_unfusable_activations(nodes) + split_non_vector_bias(nodes)
+    rewrites = split_unfusable_activations(nodes) + split_non_vector_bias(nodes) + reshape_lookup_results(nodes)
     rewrites += restore_output_names(data.get("signature", {}), output_names)
     if rewrites:
         model_json.write_text(json.dumps(data))
@@ -96,6 +96,28 @@ def split_non_vector_bias(nodes: list) -> list[str]:
             nodes.append(activation)
         rewrites.append(f"tfjs: {node['op']} with a bias that is not a vector split into {base['op']} + AddV2 "
                         f"(TF.js wasm kernels take only a rank-1 bias) at {node['name']}")
+    return rewrites
+
+
+def reshape_lookup_results(nodes: list) -> list[str]:
+    """X = LookupTableFindV2(table, keys, default) becomes X/flat = LookupTableFindV2(...); X = Reshape(X/flat, Shape(keys)).
+
+    TF.js 4.22's HashTable.find returns stack(values): a vector of all the keys' values, so a
+    (batch, N) lookup (StringLookup on a (N,) string input) comes out as (batch*N,) and the next
+    layer fails on its shape. TF's op returns the keys' shape; the Reshape restores it.
+    """
+    rewrites = []
+    for index, node in enumerate(list(nodes)):
+        if node["op"] != "LookupTableFindV2":
+            continue
+        name, keys = node["name"], node["input"][1]
+        nodes[index] = {**node, "name": name + "/flat"}
+        key_type = node.get("attr", {}).get("Tin", {"type": "DT_STRING"})
+        nodes.append({"name": name + "/keys_shape", "op": "Shape", "input": [keys],
+                      "attr": {"T": key_type, "out_type": {"type": "DT_INT32"}}})
+        nodes.append({"name": name, "op": "Reshape", "input": [name + "/flat", name + "/keys_shape"],
+                      "attr": {"T": node.get("attr", {}).get("Tout", {"type": "DT_INT64"}), "Tshape": {"type": "DT_INT32"}}})
+        rewrites.append(f"tfjs: LookupTableFindV2 result reshaped to its keys' shape (TF.js 4.22 returns a vector) at {name}")
     return rewrites
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from exporters.details import ExportDetails
-from exporters.unsupported_ops import ops_in_saved_model, unsupported_op_error
+from exporters.unsupported_ops import ops_in_saved_model, refuse_string_ops, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
 from toolkit.errors import ExportError, InputsError, UnsupportedOpError
 from toolkit.model.loading import LoadedModel
@@ -25,15 +25,22 @@ if TYPE_CHECKING:
     import keras
 
 CALIBRATION_BATCHES = 32
+TFLITE_LACKS = "TFLite builtin ops lack {it} (the Flex delegate that runs TF ops is not available)"
 
 
 def representative_batches(loaded: LoadedModel, options: dict) -> list[dict[str, np.ndarray]]:
     """Calibration feeds for int8: --calibration FILE.npz, else the reference model's sample inputs."""
+    strings = [spec.name for spec in loaded.signature.inputs if spec.is_string]
+    if strings:  # measured (TF 2.19): str arrays -> "ValueError: basic_string::_M_create"; object/bytes -> segfault
+        raise UnsupportedOpError(
+            f"tflite (int8): the TFLite calibrator cannot feed string input {', '.join(repr(n) for n in strings)}; "
+            "use --quantize dynamic or fp16, or do the vocabulary lookup in the input pipeline and feed integer ids"
+        )
     calibration = options.get("calibration")
     if calibration:
         from toolkit.model.inputs import load_inputs_file
 
-        feeds = load_inputs_file(Path(calibration), loaded.signature)
+        feeds = load_inputs_file(Path(calibration), loaded.signature, "--calibration")
         count = len(next(iter(feeds.values())))
         return [{name: value[i : i + 1] for name, value in feeds.items()} for i in range(count)]
     if loaded.reference is None:
@@ -71,18 +78,16 @@ def unsupported_ops_error(error_text: str, target: str, saved_model: Path, model
     if not ops:
         first = " ".join(error_text.split())[:300]
         return UnsupportedOpError(f"{target}: the model needs TF ops outside the TFLite builtin set ({first})")
-    return unsupported_op_error(
-        target, ops_in_saved_model(saved_model, ops), model,
-        "TFLite builtin ops lack {it} (the Flex delegate that runs TF ops is not available)",
-    )
+    return unsupported_op_error(target, ops_in_saved_model(saved_model, ops), model, TFLITE_LACKS)
 
 
 @exporter("tflite", quantizations=("none", "fp16", "dynamic", "int8"), converter="tensorflow",
-          options={"calibration": None}, option_scope={"calibration": ("int8",)})
+          options={"calibration": None}, option_scope={"calibration": ("int8",)}, needs_samples=("int8",))
 def export_tflite(loaded: LoadedModel, staging: Path, quantization: str, options: dict) -> ExportDetails:
     import tensorflow as tf
 
-    with temporary_saved_model(loaded) as saved_model:
+    with temporary_saved_model(loaded, staging) as saved_model:
+        refuse_string_ops("tflite", _target_name(quantization), saved_model, loaded, TFLITE_LACKS)
         converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model), signature_keys=["serving_default"])
         _configure(converter, loaded, quantization, options)
         try:
@@ -124,8 +129,26 @@ def check_tflite(path: Path, loaded: LoadedModel) -> None:
         interpreter = Interpreter(model_path=str(path))
         runner = interpreter.get_signature_runner("serving_default")
         names_in, names_out = set(runner.get_input_details()), set(runner.get_output_details())
-        outputs = runner(**random_inputs(loaded.signature.inputs, 1, seed=0)) if names_in == set(loaded.signature.input_names) else {}
+        try:
+            outputs = runner(**random_inputs(loaded.signature.inputs, 1, seed=0)) if names_in == set(loaded.signature.input_names) else {}
+        except RuntimeError as error:
+            raise _run_error(error, loaded) from error
     if names_in != set(loaded.signature.input_names) or names_out != set(loaded.signature.output_names):
         raise ExportError(f"TFLite signature {sorted(names_in)} -> {sorted(names_out)} lost the model's names")
     if not all(np.all(np.isfinite(v)) for v in outputs.values()):
         raise ExportError("TFLite artifact produces NaN or Inf on sample inputs")
+
+
+def _run_error(error: RuntimeError, loaded: LoadedModel) -> ExportError:
+    """The converted model fails in LiteRT at batch 1; with string inputs, say what is known about it."""
+    text = " ".join(str(error).split())[:300]
+    strings = [spec.name for spec in loaded.signature.inputs if spec.is_string]
+    if not strings:
+        return ExportError(f"TFLite artifact fails in LiteRT at batch 1: {text}")
+    # Measured (LiteRT 2.3, StringLookup -> Embedding -> Flatten/Reshape/GlobalAveragePooling1D): on a
+    # string input of shape (1,), a fresh interpreter's first run at batch 1 fails in a later RESHAPE or
+    # the XNNPACK delegate (the lookup's output has no static shape); inputs of shape () or (N>1,) run.
+    return UnsupportedOpError(
+        f"tflite: the converted vocabulary lookup of string input {', '.join(repr(n) for n in strings)} fails in LiteRT "
+        f"at batch 1 ({text[:160]}); do the vocabulary lookup in the input pipeline and feed integer ids"
+    )

@@ -17,6 +17,8 @@ from toolkit.errors import UnsupportedOpError
 if TYPE_CHECKING:
     import keras
 
+    from toolkit.model.loading import LoadedModel
+
 UNIQUIFIED = re.compile(r"_\d+$")  # TF appends _1, _2 ... to a name scope already in use
 TABLE_OPS = ("HashTableV2", "LookupTableFindV2", "LookupTableImportV2")  # lookup layers' vocabulary tables
 _UNROLL = ("set unroll=True on the recurrent layer (needs a fixed sequence length), or build the model as "
@@ -32,6 +34,28 @@ OP_HINTS = {
     "StringToHashBucketFast": "hash the values before the model (in the input pipeline)",
     "AsString": "hash the values before the model (in the input pipeline)",
 }
+
+
+# String inputs: the string ops of TextVectorization (standardize: StringLower, StaticRegexReplace;
+# split: StringSplitV2, RaggedTensorToTensor) that each converter cannot lower, as measured with
+# TF 2.19, tf2onnx 1.17 and tensorflowjs 4.22. A vocabulary lookup alone (StringLookup, a string ->
+# int64 table) does convert: TFLite HASHTABLE_FIND, ONNX CategoryMapper, TF.js LookupTableFindV2.
+STRING_OPS_UNSUPPORTED = {
+    "tflite": ("StringLower", "StaticRegexReplace", "StringSplitV2", "RaggedTensorToTensor"),
+    "onnx": ("StaticRegexReplace", "StringSplitV2"),  # tf2onnx leaves them unconverted; StringLower it converts
+    "tfjs": ("StringLower", "StringSplitV2"),  # the converter's own check; with an adapted vocabulary it crashes first
+}
+STRING_HINT = "do the vocabulary lookup in the input pipeline and feed integer ids"
+
+
+def refuse_string_ops(target: str, label: str, saved_model: Path, loaded: LoadedModel, lacks: str) -> None:
+    """Before converting a model with string inputs: one UnsupportedOpError naming the string ops `target`
+    lacks and their Keras layers. `label` is the target as messages show it ("onnx (opset 17)")."""
+    if not any(spec.is_string for spec in loaded.signature.inputs):
+        return
+    found = {op: names for op, names in ops_in_saved_model(saved_model, STRING_OPS_UNSUPPORTED[target]).items() if names}
+    if found:
+        raise unsupported_op_error(label, found, loaded.model, lacks, hint=STRING_HINT)
 
 
 def saved_model_nodes(saved_model: Path) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import models as reference_package
 from models.registry import REFERENCE_MODELS
-from toolkit.files import atomic_file, cache_dir, sha256_text
+from toolkit.files import artifact_lock, atomic_file, cache_dir, sha256_text
 
 TRAINING_SEED = 1234
 
@@ -34,17 +34,32 @@ def build_and_train(name: str):
     return model, history
 
 
+def cached_model_path(name: str) -> Path:
+    """Where the trained reference model's .keras file is (or will be) cached."""
+    return cache_dir() / "reference_models" / f"{name}-{_source_fingerprint(name)}.keras"
+
+
+def is_trained(name: str) -> bool:
+    return cached_model_path(name).exists()
+
+
 def trained_model_path(name: str) -> Path:
-    """Path of the trained reference model's .keras file, training it on first use."""
-    folder = cache_dir() / "reference_models"
-    path = folder / f"{name}-{_source_fingerprint(name)}.keras"
+    """Path of the trained reference model's .keras file, training it on first use.
+
+    Training runs under a lock: two processes that need the model at once train it once, so every
+    artifact made from it names the same source file (its hash is the artifacts' provenance).
+    """
+    path = cached_model_path(name)
     if path.exists():
         return path
-    model, history = build_and_train(name)
-    with atomic_file(path) as staging:
-        model.save(staging)
-    with atomic_file(path.with_suffix(".history.json")) as staging:
-        staging.write_text(json.dumps({"loss": history}))
+    with artifact_lock(path):
+        if path.exists():  # another process trained it while this one waited
+            return path
+        model, history = build_and_train(name)
+        with atomic_file(path.with_suffix(".history.json")) as staging:
+            staging.write_text(json.dumps({"loss": history}))
+        with atomic_file(path) as staging:
+            model.save(staging)
     return path
 
 

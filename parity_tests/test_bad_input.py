@@ -141,13 +141,80 @@ def test_unknown_names(capsys, out, argv, fragments):
     ],
     ids=["missing-name", "wrong-shape", "wrong-dtype"],
 )
-def test_bad_inputs_file(capsys, out, tmp_path, arrays, fragment):
+@pytest.mark.parametrize("flag", ["--inputs", "--calibration"])
+def test_bad_inputs_file(capsys, out, tmp_path, arrays, fragment, flag):
+    """The same checks for both input files; a bad --calibration is refused before any export (exit 2, not 3)."""
     inputs = tmp_path / "inputs.npz"
     np.savez(inputs, **arrays)
     report = tmp_path / "parity.json"
-    code, err, _ = run_cli(capsys, "parity", "--model", "digits", "--inputs", str(inputs), "--json", str(report), "--out", str(out))
+    code, err, _ = run_cli(capsys, "parity", "--model", "digits", "--target", "tflite", "--quantize", "int8", flag,
+                           str(inputs), "--json", str(report), "--out", str(out))
     assert_one_line_error(code, err, fragment)
     assert not report.exists()
+
+
+@pytest.mark.parametrize(
+    "arrays, fragment",
+    [
+        ({"pixels": np.zeros((0, 64), "float32")}, "holds 0 samples"),
+        ({"pixels": np.array([[np.nan] * 64, [0.0] * 64], "float32")}, "input 'pixels' has 64 NaN or infinite value(s)"),
+        ({"pixels": np.array([[np.inf] + [0.0] * 63], "float32")}, "input 'pixels' has 1 NaN or infinite value(s)"),
+    ],
+    ids=["no-samples", "nan", "inf"],
+)
+@pytest.mark.parametrize("flag", ["--inputs", "--calibration"])
+def test_empty_or_non_finite_input_files(capsys, out, tmp_path, arrays, fragment, flag):
+    """Regression: 0 calibration samples or NaN wrote a float32 model labelled int8 that passed parity;
+    0 --inputs rows passed with nothing compared; NaN inputs gave exit 1 and numpy warnings."""
+    inputs = tmp_path / "samples.npz"
+    np.savez(inputs, **arrays)
+    code, err, _ = run_cli(capsys, "parity", "--model", "digits", "--target", "tflite", "--quantize", "int8", flag,
+                           str(inputs), "--out", str(out))
+    assert_one_line_error(code, err, flag, fragment)
+
+
+def test_custom_objects_that_is_not_python(capsys, out, tmp_path):
+    """Regression: a layers.txt gave an AttributeError traceback."""
+    notes = tmp_path / "layers.txt"
+    notes.write_text("class GatedDense: ...")
+    code, err, _ = run_cli(capsys, "export", "--model", "digits", "--custom-objects", str(notes), "--out", str(out))
+    assert_one_line_error(code, err, "is not a Python file", ".py")
+
+
+@pytest.mark.parametrize("config, fragment", [
+    ({"foo": 1}, "it has no 'class_name'"),
+    ({"class_name": "Functional", "config": {"layers": "oops"}}, "its 'layers' is str, not a list"),
+    ([1, 2], "the top level is a list"),
+], ids=["no-class-name", "layers-not-a-list", "not-an-object"])
+def test_config_json_with_a_wrong_schema(capsys, out, tmp_path, small_keras, config, fragment):
+    """Regression: a valid JSON config of the wrong shape was reported as an unregistered custom class."""
+    import json
+    import zipfile
+
+    broken = tmp_path / "broken.keras"
+    with zipfile.ZipFile(small_keras) as source, zipfile.ZipFile(broken, "w") as target:
+        for item in source.infolist():
+            data = json.dumps(config).encode() if item.filename == "config.json" else source.read(item.filename)
+            target.writestr(item, data)
+    code, err, _ = run_cli(capsys, "export", "--model", str(broken), "--out", str(out))
+    assert_one_line_error(code, err, "not a Keras model config", fragment, "model.save")
+
+
+def test_runtime_that_runs_none_of_the_targets(capsys, out):
+    """Regression: `parity --target onnx --runtime litert` exported, compared nothing and exited 0."""
+    code, err, _ = run_cli(capsys, "parity", "--model", "digits", "--target", "onnx", "--runtime", "litert", "--out", str(out))
+    assert_one_line_error(code, err, "runs none of the onnx artifacts", "onnxruntime")
+
+
+def test_debug_after_the_command_and_version(capsys, out):
+    from toolkit import __version__
+    from toolkit.errors import ModelLoadError
+
+    with pytest.raises(ModelLoadError):
+        main(["export", "--model", "/nonexistent/model.keras", "--out", str(out), "--debug"])
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"toolkit {__version__}"
 
 
 def test_inputs_file_that_is_not_npz(capsys, out, tmp_path):

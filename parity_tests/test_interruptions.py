@@ -25,12 +25,18 @@ def export_command(model_path: Path, out: Path) -> list[str]:
 
 
 def staging_folders(out: Path) -> list[Path]:
-    return list(out.glob("*/.tmp-*"))
+    """Artifact staging folders (not the temporary SavedModels converters write beside them)."""
+    return [p for p in out.glob("*/.tmp-*") if ".savedmodel." not in p.name]
 
 
-def kill_when_staging_seen(command, out: Path, nth: int, timeout_s: float = 120) -> bool:
+def leftovers(out: Path) -> list[Path]:
+    """Every temporary an export writes: staging folders, temporary SavedModels, retired folders."""
+    return list(out.glob("*/.tmp-*")) + list(out.glob("*/.old-*"))
+
+
+def kill_when_staging_seen(command, out: Path, nth: int, timeout_s: float = 120, env=None) -> bool:
     """Start the export and SIGKILL it while it writes its nth artifact; False if it finished first."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     seen: set[str] = set()
     deadline = time.monotonic() + timeout_s
     try:
@@ -77,18 +83,23 @@ def small_user_model(tmp_path_factory):
 
 @pytest.mark.parametrize("nth", [1, 4, 8])
 def test_sigkill_during_export_leaves_no_partial_artifact(small_user_model, tmp_path, nth):
-    out = tmp_path / "out"
+    out, private_tmp = tmp_path / "out", tmp_path / "tmp"
+    private_tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(private_tmp)}  # a killed export must leave nothing here either
     command = export_command(small_user_model, out)
-    killed = kill_when_staging_seen(command, out, nth)
+    killed = kill_when_staging_seen(command, out, nth, env=env)
     assert killed, "the export finished before it could be killed"
     before = complete_artifacts(out / "killme")
     # Artifacts are written one after another: the nth staging folder means n-1 finished ones, whole.
     assert nth - 1 <= len(before) < len(ALL_ARTIFACTS), sorted(before)
     # The next run sweeps the killed writer's staging folder, reuses what was complete, writes the rest.
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert complete_artifacts(out / "killme") == ALL_ARTIFACTS
-    assert not staging_folders(out)
+    assert not leftovers(out)
+    # No temporary folder (a SavedModel is about twice the model's size) in $TMPDIR; small files some
+    # libraries keep there (TensorFlow's ".ses") are not the toolkit's.
+    assert not [p for p in private_tmp.iterdir() if p.is_dir()], "the export left folders in $TMPDIR"
     assert finished.stdout.count("up to date") == len(before), finished.stdout
 
 
@@ -132,4 +143,4 @@ def test_interrupted_keyboard_export_exits_130(small_user_model, tmp_path):
     assert process.returncode == 130, err
     assert "interrupted" in err
     complete_artifacts(out / "killme")
-    assert not staging_folders(out)
+    assert not leftovers(out)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from toolkit.cli import main
-from toolkit.errors import EXIT_OK
+from toolkit.errors import EXIT_OK, EXIT_PARITY_FAILED, EXIT_USAGE
 
 USER_LAYERS = textwrap.dedent('''
     import keras
@@ -61,7 +61,7 @@ def test_export_all_targets(user_model, tmp_path, capsys):
     path, layers_file = user_model
     argv = ["export", "--model", str(path), "--custom-objects", str(layers_file), "--target", "all", "--out", str(tmp_path)]
     assert main(argv) == EXIT_OK, capsys.readouterr()
-    produced = sorted(p.name for p in (tmp_path / "user_model").iterdir())
+    produced = sorted(p.name for p in (tmp_path / "user_model").iterdir() if not p.name.startswith("."))
     assert produced == ["onnx", "saved_model", "tfjs", "tflite"]
     manifest = json.loads((tmp_path / "user_model" / "tflite" / "manifest.json").read_text())
     assert manifest["signature"]["inputs"][0]["name"] == "sensor"
@@ -92,27 +92,55 @@ def test_parity_end_to_end_with_json(user_model, tmp_path, capsys):
 
 
 def test_user_model_int8_without_calibration_says_how_to_fix(user_model, tmp_path, capsys):
+    """Asked for int8 alone: nothing can be made, a usage error naming --calibration, nothing written."""
     path, layers_file = user_model
     argv = ["export", "--model", str(path), "--custom-objects", str(layers_file), "--target", "tflite",
             "--quantize", "int8", "--out", str(tmp_path)]
-    assert main(argv) != EXIT_OK
-    assert "--calibration" in capsys.readouterr().out
+    assert main(argv) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "--calibration" in err and err.count("\n") == 1
     assert not (tmp_path / "user_model" / "tflite-int8").exists()
 
 
+def test_export_all_without_calibration_skips_int8_then_adds_it(user_model, tmp_path, capsys):
+    """--quantize all without --calibration: everything else is exported and int8's skip is one line; adding
+    --calibration later exports int8 and reuses the rest (the option only concerns int8)."""
+    path, layers_file = user_model
+    argv = ["export", "--model", str(path), "--custom-objects", str(layers_file), "--target", "all",
+            "--quantize", "all", "--out", str(tmp_path)]
+    assert main(argv) == EXIT_OK
+    out = capsys.readouterr().out
+    skipped = [line for line in out.splitlines() if line.startswith("skipped")]
+    assert len(skipped) == 1 and "tflite-int8" in skipped[0] and "--calibration" in skipped[0], out
+    assert out.count("exported ") == 8
+    calibration = tmp_path / "calibration.npz"
+    np.savez(calibration, sensor=np.random.default_rng(0).standard_normal((16, 12)).astype("float32"))
+    assert main([*argv, "--calibration", str(calibration)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.count("up to date") == 8 and out.count("exported ") == 1 and "tflite-int8" in out, out
+
+
 def test_parity_with_inputs_file_and_failing_exit_code(user_model, tmp_path, capsys):
-    """--inputs feeds the comparison; a parity failure (here a NaN input) exits 1."""
+    """--inputs feeds the comparison; NaN in it is a usage error; a real parity failure exits 1."""
     path, layers_file = user_model
     inputs = tmp_path / "inputs.npz"
     feeds = np.ones((3, 12), dtype="float32")
     np.savez(inputs, sensor=feeds)
-    base = ["parity", "--model", str(path), "--custom-objects", str(layers_file), "--out", str(tmp_path / "art"),
-            "--target", "onnx", "--runtime", "onnxruntime"]
-    assert main([*base, "--inputs", str(inputs)]) == EXIT_OK
+    base = ["parity", "--model", str(path), "--custom-objects", str(layers_file), "--out", str(tmp_path / "art")]
+    onnx = [*base, "--target", "onnx", "--runtime", "onnxruntime", "--inputs", str(inputs)]
+    assert main(onnx) == EXIT_OK
     assert "| 3 " in capsys.readouterr().out.replace("│", "|")
     feeds[0, 0] = np.nan
     np.savez(inputs, sensor=feeds)
-    assert main([*base, "--inputs", str(inputs)]) == 1
+    assert main(onnx) == EXIT_USAGE
+    assert "input 'sensor' has 1 NaN or infinite value(s)" in capsys.readouterr().err
+    # int8 calibrated on zeros, then fed inputs ten times wider than N(0, 1): activations saturate.
+    zeros, wide = tmp_path / "zeros.npz", tmp_path / "wide.npz"
+    np.savez(zeros, sensor=np.zeros((8, 12), "float32"))
+    np.savez(wide, sensor=(np.random.default_rng(1).standard_normal((4, 12)) * 10).astype("float32"))
+    int8 = [*base, "--target", "tflite", "--quantize", "int8", "--runtime", "litert", "--calibration", str(zeros)]
+    assert main([*int8, "--inputs", str(wide)]) == EXIT_PARITY_FAILED
+    assert "FAIL user_model tflite-int8 litert" in capsys.readouterr().out
 
 
 def test_relative_out_folder_works_in_out_of_process_runtimes(user_model, tmp_path, monkeypatch, capsys):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-from toolkit.errors import UsageError
+from toolkit.errors import InputsError, RuntimeUnavailableError, UsageError
 from toolkit.plugins import load_plugins
 from toolkit.tf_env import import_tf
 
@@ -36,13 +36,19 @@ def _ready() -> None:
     load_plugins()
 
 
-def list_models() -> list[dict]:
-    """One row per reference model: name, API, summary, input and output specs, parameter count."""
+def list_models(on_training: Callable[[str, int, int], None] | None = None) -> list[dict]:
+    """One row per reference model: name, API, summary, input and output specs, parameter count.
+
+    A model not trained yet is trained first (seconds each); `on_training(name, index, count)` says so.
+    """
     _ready()
     from models import REFERENCE_MODELS
+    from models.store import is_trained
 
     rows = []
-    for name, entry in REFERENCE_MODELS.items():
+    for index, (name, entry) in enumerate(REFERENCE_MODELS.items(), start=1):
+        if on_training and not is_trained(name):
+            on_training(name, index, len(REFERENCE_MODELS))
         loaded = load(name)
         rows.append({
             "name": name,
@@ -79,7 +85,14 @@ def export(model: ModelRef, targets: Sequence[str] = ("saved_model",), quantizat
 
     pairs = plan_exports(targets, quantizations)  # validate before loading anything
     loaded = load(model, custom_objects, unsafe)
-    return export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start)
+    return _nothing_skipped_only(export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start))
+
+
+def _nothing_skipped_only(results: list[ExportResult]) -> list[ExportResult]:
+    """A request whose every artifact had to be skipped did nothing: that is a usage error, not a success."""
+    if results and all(r.skipped for r in results):
+        raise InputsError(f"nothing to export: {results[0].skipped}")
+    return results
 
 
 def check_parity(model: ModelRef, targets: Sequence[str] = ("all",), quantizations: Sequence[str] = ("all",),
@@ -97,10 +110,27 @@ def check_parity(model: ModelRef, targets: Sequence[str] = ("all",), quantizatio
 
     pairs = plan_exports(targets, quantizations)
     variants = runtime_variants(runtimes)
+    _require_runtime_for_each_target(pairs, variants, runtimes)
     loaded = load(model, custom_objects, unsafe)
     feeds = load_inputs_file(Path(inputs), loaded.signature) if inputs else None
     exports = export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start)
-    return run_parity(loaded, exports, variants, inputs=feeds, on_row=on_row)
+    rows = run_parity(loaded, _nothing_skipped_only(exports), variants, inputs=feeds, on_row=on_row)
+    if rows and all(row.unavailable for row in rows):
+        raise RuntimeUnavailableError(f"nothing was compared: {rows[0].error}")
+    return rows
+
+
+def _require_runtime_for_each_target(pairs: Sequence[tuple[str, str]], variants: Sequence, asked: Sequence[str] | None) -> None:
+    """Every requested target must have a runtime that runs it, or its artifacts would be made and never checked."""
+    targets = list(dict.fromkeys(target for target, _ in pairs))
+    unchecked = [t for t in targets if not any(v.target == t for v in variants)]
+    if unchecked:
+        from toolkit.runtimes.variants import runtime_variants
+
+        shown = ", ".join(asked) if asked else "the registered runtimes"
+        able = sorted({v.label for v in runtime_variants() if v.target in unchecked})
+        raise UsageError(f"--runtime {shown} runs none of the {', '.join(unchecked)} artifacts, so nothing would be "
+                         f"checked; add one that does: {', '.join(able) or 'none is registered'}")
 
 
 def benchmark(models: Sequence[ModelRef], targets: Sequence[str] = ("all",), quantizations: Sequence[str] = ("all",),
@@ -158,9 +188,10 @@ class RunResult:
         return [r for r in self.parity_rows if not r.unavailable]
 
 
-def run(out_dir: Path, reports_dir: Path, *, models: Sequence[str] | None = None,
+def run(out_dir: Path, reports_dir: Path, *, models: Sequence[ModelRef] | None = None,
         settings: Sequence[str] = RUN_SETTINGS, time_budget_s: float = RUN_TIME_BUDGET_S, force: bool = False,
         on_model: Callable[[str, list[ParityRow]], None] | None = None, on_start: OnStart | None = None,
+        on_row: Callable[[ParityRow], None] | None = None,
         on_progress: Callable[[str], None] | None = None) -> RunResult:
     """The main job: every reference model (or `models`) to every target, parity in every runtime,
     benchmark; writes reports_dir/parity.md + parity.json and reports_dir/bench/ (JSON, md, html, plots).
@@ -174,17 +205,19 @@ def run(out_dir: Path, reports_dir: Path, *, models: Sequence[str] | None = None
     from toolkit.runtimes.timing import TimingPlan
 
     result = RunResult()
-    names = list(models or REFERENCE_MODELS)
-    for name in names:
-        model_rows = check_parity(name, out_dir=out_dir, force=force, on_start=on_start)
-        result.parity_rows += model_rows
-        if on_model:
-            on_model(name, model_rows)
     reports_dir = Path(reports_dir)
+    loaded_models = []
+    for model in models or REFERENCE_MODELS:
+        loaded = load(model)
+        loaded_models.append(loaded)
+        model_rows = check_parity(loaded, out_dir=out_dir, force=force, on_start=on_start, on_row=on_row)
+        result.parity_rows += model_rows
+        write_json(result.checked_rows, reports_dir / "parity.json")  # after each model: an interrupted run keeps them
+        if on_model:
+            on_model(loaded.name, model_rows)
     title = "Parity matrix: reference models" if models is None else "Parity matrix"
     write_markdown(result.checked_rows, reports_dir / "parity.md", title=title)
-    write_json(result.checked_rows, reports_dir / "parity.json")
-    result.bench = benchmark(names, settings=settings, batches=RUN_BATCHES, out_dir=out_dir,
+    result.bench = benchmark(loaded_models, settings=settings, batches=RUN_BATCHES, out_dir=out_dir,
                              plan=TimingPlan(time_budget_s=time_budget_s), parity_rows=result.parity_rows,
                              on_progress=on_progress)
     result.bench.write_json(reports_dir / "bench" / "bench.json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -94,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="the main job: export every reference model to every target, check parity, "
                               "benchmark; reports in --reports")
+    run.add_argument("--model", default=None, help="comma-separated reference names or .keras paths (default: every "
+                     "reference model)")
     _add_out_args(run, "artifact folder")
     run.add_argument("--reports", type=Path, default=Path("reports"), help="report folder (default ./reports)")
     _common(run)
@@ -155,24 +158,52 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:
     _common(bench)
 
 
+class Interrupts:
+    """Remembers Ctrl+C. A library can turn the KeyboardInterrupt into another error (a C extension whose
+    import it interrupts raises ImportError), so the CLI checks this flag after each unit of work and at
+    the end rather than trusting the exception to arrive."""
+
+    seen = False
+
+    @classmethod
+    def handle(cls, signum: int, frame: object) -> None:
+        cls.seen = True
+        raise KeyboardInterrupt
+
+    @classmethod
+    def check(cls) -> None:
+        if cls.seen:
+            raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGINT, Interrupts.handle)
+    Interrupts.seen = False
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        Interrupts.check()
+        return code
     except ToolkitError as error:
-        if args.debug:
+        if args.debug and not Interrupts.seen:
             raise
-        print(f"toolkit: error: {error}", file=sys.stderr)
-        return error.exit_code
+        if not Interrupts.seen:
+            print(f"toolkit: error: {error}", file=sys.stderr)
+            return error.exit_code
     except KeyboardInterrupt:
-        print("toolkit: interrupted; nothing partial was left behind", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    print("toolkit: interrupted; nothing partial was left behind", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     from toolkit import api, console
 
-    rows = api.list_models()
+    with console.stderr.status("loading the reference models...") as status:
+        rows = api.list_models(on_training=lambda name, index, count: status.update(
+            f"training reference model {name} ({index}/{count}; once, then cached)..."))
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -189,13 +220,13 @@ def _export_options(args: argparse.Namespace) -> dict:
 def cmd_export(args: argparse.Namespace) -> int:
     from toolkit import api, console
 
-    with console.progress("exporting") as on_start:
+    with console.progress("exporting", Interrupts.check) as line:
         results = api.export(
             args.model, items(args.target), items(args.quantize), args.out, custom_objects=args.custom_objects,
-            unsafe=args.unsafe, force=args.force, options=_export_options(args), on_start=on_start,
+            unsafe=args.unsafe, force=args.force, options=_export_options(args), on_start=line.on_start,
         )
     console.print_export_results(results)
-    return EXIT_OK if all(r.ok for r in results) else EXIT_EXPORT_FAILED
+    return EXIT_EXPORT_FAILED if any(r.error for r in results) else EXIT_OK
 
 
 def _check_report_paths(*paths: Path | None) -> None:
@@ -212,11 +243,21 @@ def cmd_parity(args: argparse.Namespace) -> int:
     from toolkit.parity import report
 
     _check_report_paths(args.json, args.markdown)
-    with console.progress("exporting") as on_start:
+    done: list = []
+
+    with console.progress("exporting", Interrupts.check) as line:
+
+        def on_row(row: object) -> None:
+            """--json grows with every row, so a run that is interrupted or hangs keeps what it measured."""
+            done.append(row)
+            line.on_row(row)
+            if args.json:
+                report.write_json(done, args.json)
+
         rows = api.check_parity(
             args.model, items(args.target), items(args.quantize), items(args.runtime), args.out, inputs=args.inputs,
             custom_objects=args.custom_objects, unsafe=args.unsafe, force=args.force,
-            options=_export_options(args), on_start=on_start,
+            options=_export_options(args), on_start=line.on_start, on_row=on_row,
         )
     report.print_table(rows, console.stdout)
     if args.json:
@@ -235,8 +276,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         console.stdout.print(f"{name}: {sum(r.passed for r in rows)}/{len(rows)} parity rows pass"
                              + (f", [red]{failed} FAIL[/]" if failed else ""))
 
-    with console.progress("exporting and checking parity") as on_start:
-        result = api.run(args.out, args.reports, force=args.force, on_model=on_model, on_start=on_start,
+    with console.progress("exporting and checking parity", Interrupts.check) as line:
+        result = api.run(args.out, args.reports, models=items(args.model), force=args.force, on_model=on_model,
+                         on_start=line.on_start, on_row=line.on_row,
                          on_progress=lambda text: console.stderr.print(f"[dim]bench: {text}[/]"))
     report.print_failures(result.checked_rows, console.stdout)
     if result.unavailable_runtimes:
@@ -264,7 +306,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("toolkit demo: no display here; open the URL above in a browser on this machine", flush=True)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # how the demo is meant to stop: not an interruption
+        Interrupts.seen = False
         print("toolkit demo: stopped", flush=True)
     finally:
         server.server_close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -33,24 +33,41 @@ def print_model_table(rows: Sequence[dict]) -> None:
     stdout.print(table)
 
 
+class ProgressLine:
+    """One spinner line on stderr: `on_start(target, quantization)` while exporting, `on_row(row)` while checking."""
+
+    def __init__(self, verb: str, check: Callable[[], None] = lambda: None):
+        """`check` runs before each step: the CLI's raises KeyboardInterrupt once Ctrl+C was pressed."""
+        self.verb, self.rows, self.check = verb, 0, check
+        self.status = stderr.status(f"{verb}...")
+
+    def on_start(self, target: str, quantization: str) -> None:
+        self.check()
+        self.status.update(f"{self.verb} {artifact_label(target, quantization)}...")
+
+    def on_row(self, row: object) -> None:
+        self.check()
+        self.rows += 1
+        self.status.update(f"checking parity: {self.rows} rows done, last {row.artifact} on {row.runtime} "
+                           f"(batch {row.batch})...")
+
+
 @contextlib.contextmanager
-def progress(verb: str) -> Iterator:
-    """Yield an `on_start(target, quantization)` callback that shows a spinner while converting."""
-    status = stderr.status(f"{verb}...")
-    status.start()
-
-    def on_start(target: str, quantization: str) -> None:
-        status.update(f"{verb} {artifact_label(target, quantization)}...")
-
+def progress(verb: str, check: Callable[[], None] = lambda: None) -> Iterator[ProgressLine]:
+    """A spinner line on stderr for the duration of the block."""
+    line = ProgressLine(verb, check)
+    line.status.start()
     try:
-        yield on_start
+        yield line
     finally:
-        status.stop()
+        line.status.stop()
 
 
 def print_export_results(results: Sequence[ExportResult]) -> None:
     for r in results:
-        if not r.ok:
+        if r.skipped:
+            stdout.print(f"[yellow]skipped[/]     {r.model} {r.label}: {r.skipped}")
+        elif not r.ok:
             stdout.print(f"[red]FAILED[/red] {r.model} {r.label}: {r.error}")
         elif r.reused:
             stdout.print(f"up to date  {r.path}  {human_size(r.size_bytes)}")

@@ -22,6 +22,8 @@ class ExporterEntry:
     options: Mapping[str, object] = field(default_factory=dict)
     # Option name -> the quantizations it affects (absent: every quantization of the target).
     option_scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Quantizations that need representative inputs: the `calibration` option, or a reference model's samples.
+    needs_samples: tuple[str, ...] = ()
 
     def options_for(self, quantization: str) -> tuple[str, ...]:
         """Names of the options that change this target's artifact at `quantization`."""
@@ -33,12 +35,12 @@ EXPORTERS: dict[str, ExporterEntry] = {}
 
 def exporter(target: str, quantizations: tuple[str, ...] = ("none",), converter: str = "tensorflow",
              options: Mapping[str, object] | None = None,
-             option_scope: Mapping[str, tuple[str, ...]] | None = None) -> Callable:
+             option_scope: Mapping[str, tuple[str, ...]] | None = None, needs_samples: tuple[str, ...] = ()) -> Callable:
     """Decorator registering an export function for `target`."""
 
     def register(function: Callable) -> Callable:
         EXPORTERS[target] = ExporterEntry(target, tuple(quantizations), function, converter,
-                                          dict(options or {}), dict(option_scope or {}))
+                                          dict(options or {}), dict(option_scope or {}), tuple(needs_samples))
         return function
 
     return register

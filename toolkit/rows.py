@@ -16,8 +16,8 @@ class ResultRow:
     runtime: str  # a runtime variant label ("tfjs-node-wasm", "litert", "keras-call")
     batch: int
     error: str | None = None  # one line: the stage that failed ("runtime error: ...") and why
-    # unavailable | timeout | runtime | inputs | export | mismatch: lets reports tell a missing
-    # runtime from a wrong answer without parsing `error`.
+    # unavailable | timeout | runtime | inputs | export | skipped | mismatch: lets reports tell a
+    # missing runtime from a wrong answer without parsing `error`.
     error_kind: str | None = None
 
     @property

@@ -123,12 +123,10 @@ def write_report(results: BenchResults, folder: Path) -> Path:
     for name, plot in ((LATENCY_PLOT, plot_latency), (SIZE_ERROR_PLOT, plot_size_error)):
         with atomic_file(folder / name) as staging:
             plot(results.rows, staging)
-            staging.chmod(0o644)
     sections = report_sections(results, (LATENCY_PLOT, SIZE_ERROR_PLOT))
     for name, render in (("report.md", to_markdown), ("report.html", to_html)):
         with atomic_file(folder / name) as staging:
             staging.write_text(render(sections))
-            staging.chmod(0o644)
     return folder / "report.html"
 
 

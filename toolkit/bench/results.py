@@ -28,7 +28,7 @@ EXTRA_FIELDS = {
     "speedup_vs_predict_on_batch": "Keras predict_on_batch p50 (same model, batch, CPU) / this row's p50",
     "speedup_vs_model_call": "Keras model(x) p50 (same model, batch, CPU) / this row's p50",
     "error": "why this row has no timings (runtime unavailable, no GPU, export or inference failure)",
-    "error_kind": "the kind of `error`: unavailable, timeout, runtime, inputs or export",
+    "error_kind": "the kind of `error`: unavailable, timeout, runtime, inputs, export or skipped",
 }
 BASELINES = ("keras-call", "keras-predict_on_batch")  # Keras model(x) and model.predict_on_batch(x)
 
@@ -74,7 +74,6 @@ class BenchResults:
     def write_json(self, path: Path) -> Path:
         with atomic_file(Path(path)) as staging:
             staging.write_text(json.dumps(self.to_json(), indent=1) + "\n")
-            staging.chmod(0o644)
         return Path(path)
 
 

@@ -118,6 +118,8 @@ def bench_artifact(loaded: LoadedModel, export: ExportResult, variant: RuntimeVa
                    plan: TimingPlan, verdicts: Verdicts) -> list[BenchRow]:
     """Rows of one artifact in one variant (one per batch); every failure is recorded in the rows."""
     rows = {b: _row(loaded, export.target, export.quantization, variant, b) for b in feeds}
+    if export.skipped:
+        return _with_error(rows, f"not exported: {export.skipped}", "skipped")
     if not export.ok:
         return _with_error(rows, f"export failed: {export.error}", "export")
     if variant.runtime not in runtimes():

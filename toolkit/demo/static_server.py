@@ -22,6 +22,8 @@ from toolkit.errors import RuntimeUnavailableError, UsageError
 
 WEB_DEMO_DIR = Path(__file__).resolve().parents[2] / "web_demo"
 HOST = "127.0.0.1"  # never 0.0.0.0: the demo is for the person at this machine
+# No file served here has a longer path; longer requests get 414 before any file system call.
+MAX_PATH_LENGTH = 1024
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -85,8 +87,11 @@ class StaticServer(ThreadingHTTPServer):
         with self._lock:
             prefix = max((p for p in self.mounts if tuple(parts[: len(p)]) == p), key=len)
             root = self.mounts[prefix]
-        candidate = root.joinpath(*parts[len(prefix):]).resolve()
-        if not candidate.is_relative_to(root) or not candidate.is_file():
+        try:
+            candidate = root.joinpath(*parts[len(prefix):]).resolve()
+            if not candidate.is_relative_to(root) or not candidate.is_file():
+                return None
+        except (OSError, RuntimeError):  # a name too long for the file system (ENAMETOOLONG), a symlink loop
             return None
         return candidate
 
@@ -122,6 +127,9 @@ class _Handler(BaseHTTPRequestHandler):
         # Refuse other Host names, so a DNS-rebinding page elsewhere cannot read the demo.
         if self.headers.get("Host") not in (f"{HOST}:{port}", f"localhost:{port}"):
             self.send_error(HTTPStatus.FORBIDDEN, "unexpected Host header")
+            return
+        if len(self.path) > MAX_PATH_LENGTH:
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG, "request path too long")
             return
         try:
             body, content_type = self._content()

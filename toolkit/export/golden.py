@@ -18,6 +18,7 @@ from toolkit.export.layout import GOLDEN_NAME
 from toolkit.model.calling import predict
 from toolkit.model.loading import LoadedModel
 from toolkit.model.samples import sample_feeds
+from toolkit.model.spec import STRING_ARRAY_KINDS, STRING_DTYPE, as_string_array, is_string_dtype
 
 GOLDEN_BATCH = 4
 GOLDEN_SEED = 7
@@ -30,17 +31,24 @@ def _json_value(value: object) -> object:
 
 
 def _encode(arrays: dict[str, np.ndarray]) -> dict:
-    return {
-        name: {"dtype": str(a.dtype), "shape": list(a.shape), "data": [_json_value(v) for v in a.ravel().tolist()]}
-        for name, a in arrays.items()
-    }
+    return {name: _encode_one(a) for name, a in arrays.items()}
+
+
+def _encode_one(a: np.ndarray) -> dict:
+    if a.dtype.kind in STRING_ARRAY_KINDS:  # string inputs: dtype "string", data a JSON list of str
+        return {"dtype": STRING_DTYPE, "shape": list(a.shape), "data": as_string_array(a).ravel().tolist()}
+    return {"dtype": str(a.dtype), "shape": list(a.shape), "data": [_json_value(v) for v in a.ravel().tolist()]}
 
 
 def decode(tensors: dict) -> dict[str, np.ndarray]:
-    return {
-        name: np.asarray([float(v) if isinstance(v, str) else v for v in t["data"]], dtype=t["dtype"]).reshape(t["shape"])
-        for name, t in tensors.items()
-    }
+    return {name: _decode_one(t) for name, t in tensors.items()}
+
+
+def _decode_one(tensor: dict) -> np.ndarray:
+    if is_string_dtype(tensor["dtype"]):
+        return np.array(tensor["data"], dtype=object).reshape(tensor["shape"])
+    values = [float(v) if isinstance(v, str) else v for v in tensor["data"]]  # "NaN", "Infinity", "-Infinity"
+    return np.asarray(values, dtype=tensor["dtype"]).reshape(tensor["shape"])
 
 
 def write_golden(folder: Path, loaded: LoadedModel) -> None:

@@ -10,17 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from toolkit.errors import InputsError, UsageError
+from toolkit.errors import UsageError
 from toolkit.files import sha256_file
 from toolkit.labels import artifact_label
+from toolkit.model.inputs import load_inputs_file
+from toolkit.model.spec import ModelSignature
 from toolkit.registry import ExporterEntry
 
 # Options whose value is a file: recorded with the hash of its content.
 FILE_OPTIONS = ("calibration",)
 
 
-def requested_options(entries: Mapping[str, ExporterEntry], pairs: Sequence[tuple[str, str]], given: dict) -> dict:
-    """`given` without unset values; an option that affects none of `pairs` is a UsageError."""
+def requested_options(entries: Mapping[str, ExporterEntry], pairs: Sequence[tuple[str, str]], given: dict,
+                      signature: ModelSignature) -> dict:
+    """`given` without unset values, checked before anything is written: an option that affects none of
+    `pairs` is a UsageError, an input file that does not fit the model an InputsError."""
     given = {k: v for k, v in given.items() if v is not None}
     for name in given:
         if not any(name in entries[t].options_for(q) for t, q in pairs):
@@ -29,8 +33,8 @@ def requested_options(entries: Mapping[str, ExporterEntry], pairs: Sequence[tupl
             shown = ", ".join(artifact_label(t, q) for t, q in pairs)
             raise UsageError(f"--{name} affects none of {shown}; it applies to {', '.join(users) or 'no target'}")
     for name in FILE_OPTIONS:
-        if name in given and not Path(given[name]).is_file():
-            raise InputsError(f"--{name} file {given[name]} does not exist; pass an .npz with one array per input name")
+        if name in given:
+            load_inputs_file(Path(given[name]), signature, f"--{name}")
     return given
 
 

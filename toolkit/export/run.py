@@ -28,7 +28,7 @@ from toolkit.export.manifest import (
     write_manifest,
 )
 from toolkit.export.options import converter_options, recorded_options, requested_options, same_option
-from toolkit.files import atomic_directory, sweep_stale_temporaries
+from toolkit.files import artifact_lock, atomic_directory, sweep_stale_temporaries
 from toolkit.labels import artifact_label
 from toolkit.model.loading import LoadedModel
 from toolkit.registry import ExporterEntry, exporters
@@ -45,10 +45,12 @@ class ExportResult:
     error: str | None = None
     size_bytes: int = 0  # what would be deployed (toolkit.export.layout.artifact_size)
     note: str = ""  # why it was exported again, for example
+    skipped: str | None = None  # why it was not made (an int8 artifact of a user model without --calibration)
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        """The artifact is there, complete and current."""
+        return self.error is None and self.skipped is None
 
     @property
     def label(self) -> str:
@@ -112,7 +114,7 @@ def export_model(loaded: LoadedModel, pairs: Sequence[tuple[str, str]], out_dir:
     Conflicting folders (see the module docstring) raise OutputLocationError before anything is
     written, unless `force` (re-export everything) or `replace_conflicts` (the test suite's cache).
     """
-    given = requested_options(exporters(), pairs, options or {})
+    given = requested_options(exporters(), pairs, options or {}, loaded.signature)
     check_writable(out_dir)
     folders = {pair: artifact_dir(out_dir, loaded.name, *pair) for pair in pairs}
     states = {pair: artifact_state(folder, loaded, exporters()[pair[0]], pair[1], given) for pair, folder in folders.items()}
@@ -120,19 +122,39 @@ def export_model(loaded: LoadedModel, pairs: Sequence[tuple[str, str]], out_dir:
     if conflicts and not (force or replace_conflicts):
         raise OutputLocationError(f"{_conflict_text(Path(out_dir) / loaded.name, conflicts)}; pass --force to overwrite, "
                                   "or choose another --out")
-    sweep_stale_temporaries(Path(out_dir) / loaded.name)
     results = []
     for (target, quantization), folder in folders.items():
-        state = states[(target, quantization)]
         if on_start:
             on_start(target, quantization)
-        if state.action == "reuse" and not force:
-            result = ExportResult(loaded.name, target, quantization, folder, reused=True, size_bytes=artifact_size(folder))
-        else:
-            result = _export_one(loaded, target, quantization, folder, state.options)
-            result.note = state.reason if state.action == "refresh" else ""
-        results.append(result)
+        results.append(_produce(loaded, target, quantization, folder, given, force or replace_conflicts, force))
     return results
+
+
+def _produce(loaded: LoadedModel, target: str, quantization: str, folder: Path, given: dict,
+             overwrite: bool, force: bool) -> ExportResult:
+    """One artifact, decided and written under its lock: a concurrent writer of the same folder waits, then
+    finds it up to date; the temporaries of a killed writer are swept first."""
+    entry = exporters()[target]
+    with artifact_lock(folder):
+        sweep_stale_temporaries(folder)
+        state = artifact_state(folder, loaded, entry, quantization, given)  # again: another writer may have been here
+        if state.action == "conflict" and not overwrite:
+            return ExportResult(loaded.name, target, quantization, folder,
+                                error=f"{folder} {state.reason}; pass --force to overwrite, or choose another --out")
+        if state.action == "reuse" and not force:
+            return ExportResult(loaded.name, target, quantization, folder, reused=True, size_bytes=artifact_size(folder))
+        if _lacks_samples(loaded, entry, quantization, state.options):
+            return ExportResult(loaded.name, target, quantization, folder, skipped=(
+                f"{quantization} quantization needs representative inputs of {loaded.name}: pass --calibration FILE.npz "
+                "(keys = input names)"))
+        result = _export_one(loaded, target, quantization, folder, state.options)
+        result.note = state.reason if state.action == "refresh" else ""
+        return result
+
+
+def _lacks_samples(loaded: LoadedModel, entry: ExporterEntry, quantization: str, options: dict) -> bool:
+    """A quantization that calibrates on samples, for a model with none of its own and no --calibration."""
+    return quantization in entry.needs_samples and loaded.reference is None and not options.get("calibration")
 
 
 def _conflict_text(model_dir: Path, conflicts: dict[tuple[str, str], str]) -> str:
@@ -174,4 +196,4 @@ def _export_one(loaded: LoadedModel, target: str, quantization: str, folder: Pat
 def raise_for_failures(results: list[ExportResult]) -> None:
     failed = [r for r in results if not r.ok]
     if failed:
-        raise ExportError("; ".join(f"{r.label}: {r.error}" for r in failed))
+        raise ExportError("; ".join(f"{r.label}: {r.error or r.skipped}" for r in failed))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from toolkit.model.spec import ModelSignature, TensorSpec, random_inputs
+from toolkit.model.vocabulary import string_samples
 
 if TYPE_CHECKING:
     import keras
@@ -42,8 +43,9 @@ def _embedding_limits(model) -> dict[str, int]:
 def _input_specs(model) -> tuple[TensorSpec, ...]:
     if _is_graph_model(model):
         limits = _embedding_limits(model)
+        strings = string_samples(model, {id(t): t.name for t in model.inputs})
         return tuple(
-            TensorSpec(t.name, (None, *t.shape[1:]), str(t.dtype), limits.get(t.name))
+            TensorSpec(t.name, (None, *t.shape[1:]), str(t.dtype), limits.get(t.name), strings.get(t.name))
             for t in model.inputs
         )
     # A subclassed model loaded from .keras is rebuilt from its build config.
@@ -61,8 +63,28 @@ def _output_names(model, raw_outputs) -> list[str]:
         return list(raw_outputs)
     count = len(raw_outputs) if isinstance(raw_outputs, (list, tuple)) else 1
     if _is_graph_model(model):
-        return [t._keras_history.operation.name for t in model.outputs][:count]
+        # Keras names an output after its layer, so a layer with several outputs (LSTM with
+        # return_state, attention with its scores) gives them all one name: make them unique.
+        return unique_names([t._keras_history.operation.name for t in model.outputs][:count])
     return [f"output_{i}" for i in range(count)]
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """`names` with each repeat renamed `name_1`, `name_2`, ... (never a name used elsewhere in the list)."""
+    used = set(names)
+    seen: set[str] = set()
+    result = []
+    for name in names:
+        unique = name
+        if name in seen:
+            suffix = 1
+            while f"{name}_{suffix}" in used:
+                suffix += 1
+            unique = f"{name}_{suffix}"
+            used.add(unique)
+        seen.add(name)
+        result.append(unique)
+    return result
 
 
 def model_args(model: keras.Model, signature: ModelSignature, tensors: dict) -> object:

@@ -11,10 +11,16 @@ from toolkit.errors import InputsError
 from toolkit.model.spec import ModelSignature, check_feeds
 
 
-def load_inputs_file(path: Path, signature: ModelSignature) -> dict[str, np.ndarray]:
+def load_inputs_file(path: Path, signature: ModelSignature, flag: str = "--inputs") -> dict[str, np.ndarray]:
+    """Arrays by input name, checked: names, dtypes, shapes, one batch size, at least one sample, finite values.
+
+    `flag` names the option in messages (--inputs or --calibration). Non-finite values are refused:
+    as inputs they make every comparison meaningless, and a calibrator fed NaN writes an
+    "int8" model whose ranges are garbage.
+    """
     path = Path(path)
     if not path.is_file():
-        raise InputsError(f"inputs file {path} does not exist; pass an .npz with one array per input name")
+        raise InputsError(f"{flag} file {path} does not exist; pass an .npz with one array per input name")
     try:
         with np.load(path, allow_pickle=False) as archive:
             feeds = {name: archive[name] for name in archive.files}
@@ -26,4 +32,11 @@ def load_inputs_file(path: Path, signature: ModelSignature) -> dict[str, np.ndar
     sizes = {len(value) for value in feeds.values()}
     if len(sizes) != 1:
         raise InputsError(f"{path}: inputs have different batch sizes {sorted(sizes)}; give every input the same first dimension")
+    if sizes == {0}:
+        raise InputsError(f"{flag} {path} holds 0 samples; give each input at least one row")
+    for name, value in feeds.items():
+        if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
+            count = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+            raise InputsError(f"{flag} {path}: input '{name}' has {count} NaN or infinite value(s); "
+                              "replace them with real samples")
     return feeds

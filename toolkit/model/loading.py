@@ -37,6 +37,9 @@ def import_custom_objects(path: Path | None) -> None:
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"--custom-objects file {path} does not exist; pass the .py file that defines your layers")
+    if path.suffix != ".py":
+        raise ModelLoadError(f"--custom-objects {path} is not a Python file; pass the .py file that defines your layers "
+                             "with @keras.saving.register_keras_serializable")
     spec = importlib.util.spec_from_file_location(f"toolkit_user_objects_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -61,9 +64,34 @@ def _walk_layer_configs(node):
 def _read_config(path: Path) -> dict:
     with zipfile.ZipFile(path) as archive:
         try:
-            return json.loads(archive.read("config.json"))
+            config = json.loads(archive.read("config.json"))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ModelLoadError(f"{path} has an unreadable config.json ({error}); save the model again") from error
+    problem = _schema_problem(config)
+    if problem:
+        raise ModelLoadError(f"{path} has a config.json that is valid JSON but not a Keras model config ({problem}); "
+                             "save the model again with model.save('model.keras')")
+    return config
+
+
+# Top-level classes of a model config that Keras itself defines; "could not locate" one is a broken file.
+KERAS_MODEL_CLASSES = ("Functional", "Sequential", "Model")
+
+
+def _schema_problem(config: object) -> str | None:
+    """What makes `config` not a serialized Keras model, or None: checked before Keras reads it."""
+    if not isinstance(config, dict):
+        return f"the top level is a {type(config).__name__}, not an object"
+    if not isinstance(config.get("class_name"), str):
+        return "it has no 'class_name'"
+    if not isinstance(config.get("config"), dict):
+        return f"its 'config' is {type(config.get('config')).__name__}, not an object"
+    layers = config["config"].get("layers")
+    if layers is not None and not isinstance(layers, list):
+        return f"its 'layers' is {type(layers).__name__}, not a list"
+    if config["class_name"] in KERAS_MODEL_CLASSES and "module" not in config:
+        return f"the {config['class_name']} entry has no 'module'"
+    return None
 
 
 def _check_config(path: Path, config: dict, unsafe: bool) -> None:

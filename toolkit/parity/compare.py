@@ -42,6 +42,11 @@ class ParityResult:
     def __bool__(self) -> bool:
         return self.passed
 
+    def per_output(self) -> dict[str, dict]:
+        """Output name -> its statistics and verdict: every output compared, by name."""
+        return {o.name: {"passed": o.passed, "max_abs_err": o.max_abs_err, "mean_abs_err": o.mean_abs_err,
+                         "cosine": o.cosine, "top1_agreement": o.top1_agreement} for o in self.outputs}
+
     def worst(self, attribute: str) -> float:
         values = [getattr(o, attribute) for o in self.outputs if getattr(o, attribute) is not None]
         if not values:
@@ -91,8 +96,13 @@ def _output_stats(name, reference, got, tolerance, classifier) -> OutputStats:
 
 
 def compare_outputs(reference: dict, got: dict, tolerances: dict, classifiers: Sequence[str] = ()) -> ParityResult:
-    """Compare by name, then shape, then value. `tolerances`: output name -> Tolerance."""
+    """Compare by name, then count, then shape, then value. `tolerances`: output name -> Tolerance.
+
+    An artifact that returns fewer or other outputs than Keras fails, whatever its values.
+    """
     result = ParityResult()
+    if len(got) != len(reference):
+        result.errors.append(f"the runtime returned {len(got)} output(s), Keras has {len(reference)}")
     for name in reference.keys() - got.keys():
         result.errors.append(f"output '{name}' is missing (runtime returned {sorted(got)})")
     for name in got.keys() - reference.keys():
@@ -101,6 +111,10 @@ def compare_outputs(reference: dict, got: dict, tolerances: dict, classifiers: S
         ref, out = np.asarray(reference[name]), np.asarray(got[name])
         if ref.shape != out.shape:
             result.errors.append(f"output '{name}' has shape {out.shape}, expected {ref.shape}")
+            continue
+        if ref.dtype.kind in "OUS":  # a string output (e.g. StringLookup(invert=True)): exact match only
+            if not np.array_equal(ref.astype(str), out.astype(str)):
+                result.errors.append(f"string output '{name}' differs from Keras's")
             continue
         stats = output_stats(name, ref, out, tolerances[name], classifier=name in classifiers)
         result.outputs.append(stats)

@@ -19,14 +19,25 @@ COLUMNS = ("model", "target", "quantization", "runtime", "batch", "max_abs_err",
            "mean_abs_err", "p99_abs_err", "cosine", "top1_agreement", "verdict")
 
 
+# Rows in which nothing was compared, and why: neither a pass nor a failure.
+NOT_CHECKED = {"skipped": "SKIP", "unavailable": "UNAVAILABLE"}
+
+
 def verdict(row: ParityRow) -> str:
+    if row.error_kind in NOT_CHECKED:
+        return NOT_CHECKED[row.error_kind]
     if row.expected_failure:
         return "XPASS" if row.passed else "XFAIL"
     return "PASS" if row.passed else "FAIL"
 
 
 def unexpected_failures(rows: Rows) -> list[ParityRow]:
-    return [row for row in rows if not row.passed and not row.expected_failure]
+    return [row for row in rows if not row.passed and not row.expected_failure and row.error_kind not in NOT_CHECKED]
+
+
+def checked(rows: Rows) -> list[ParityRow]:
+    """Rows that compared something (not a skipped export, not a runtime missing here)."""
+    return [row for row in rows if row.error_kind not in NOT_CHECKED]
 
 
 def _cell(row: ParityRow, column: str) -> str:
@@ -97,7 +108,7 @@ def print_table(rows: Rows, console: Console) -> None:
     """Compact terminal matrix: one table per model, the artifact (target-quantization) first."""
     from rich.table import Table
 
-    colours = {"PASS": "green", "FAIL": "red", "XFAIL": "yellow", "XPASS": "yellow"}
+    colours = {"PASS": "green", "FAIL": "red", "XFAIL": "yellow", "XPASS": "yellow", "SKIP": "yellow", "UNAVAILABLE": "yellow"}
     for model in dict.fromkeys(row.model for row in rows):
         table = Table(title=f"Parity: {model}")
         table.add_column("artifact", no_wrap=True)
@@ -113,6 +124,15 @@ def print_table(rows: Rows, console: Console) -> None:
 
 
 def print_failures(rows: Rows, console: Console) -> None:
+    """One line per failing row; rows that checked nothing are summed up once per artifact and runtime."""
+    shown = set()
     for row in rows:
-        if row.error and not row.passed:
-            console.print(f"[red]{verdict(row)}[/] {row.model} {row.target}/{row.quantization} {row.runtime} b{row.batch}: {row.error}")
+        if not row.error or row.passed:
+            continue
+        if row.error_kind in NOT_CHECKED:
+            key = (row.model, row.artifact, row.runtime, row.error)
+            if key not in shown:
+                shown.add(key)
+                console.print(f"[yellow]{verdict(row)}[/] {row.model} {row.artifact} {row.runtime}: {row.error}")
+            continue
+        console.print(f"[red]{verdict(row)}[/] {row.model} {row.artifact} {row.runtime} b{row.batch}: {row.error}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,6 +21,16 @@ from toolkit.runtimes.variants import RuntimeVariant
 
 BATCHES = (1, 4)
 AGREEMENT_SAMPLES = 64  # sample set for quantized classifiers' top-1 agreement
+# Deadline of one inference in a runtime in another process (Node, Chromium): at least a minute, and
+# this many times what Keras took for the same batch. TF.js's pure-JavaScript cpu backend is hundreds
+# of times slower than TensorFlow on convolutions (ResNet50 at batch 4 needs more than a minute); the
+# deadline exists to catch runtimes that hang, not slow ones.
+MIN_TIMEOUT_S = 60.0
+SLOWDOWN_ALLOWANCE = 1000.0
+
+
+def inference_timeout(keras_seconds: float) -> float:
+    return max(MIN_TIMEOUT_S, SLOWDOWN_ALLOWANCE * keras_seconds)
 
 
 @dataclass(kw_only=True)
@@ -31,21 +43,31 @@ class ParityRow(ResultRow):
     cosine: float | None = None
     top1_agreement: float | None = None
     expected_failure: str | None = None  # registry reason: a documented, expected failure
+    # Output name -> {passed, max_abs_err, mean_abs_err, cosine, top1_agreement}: every output compared.
+    per_output: dict[str, dict] = field(default_factory=dict)
 
 
 class ReferenceOutputs(dict):
-    """(batch, seed) -> (feeds, Keras outputs), computed once per model."""
+    """(batch, seed) -> (feeds, Keras outputs), computed once per model; `seconds` keeps how long Keras took."""
 
     def __init__(self, loaded: LoadedModel, inputs: dict[str, np.ndarray] | None = None):
         super().__init__()
         self.loaded = loaded
         self.inputs = inputs
+        self.seconds: dict[tuple[int, int], float] = {}
 
     def __missing__(self, key: tuple[int, int]) -> tuple[dict, dict]:
         batch, seed = key
         feeds = self.inputs if self.inputs is not None else sample_feeds(self.loaded, batch, seed)
+        started = time.perf_counter()
         self[key] = (feeds, predict(self.loaded.model, self.loaded.signature, feeds))
+        self.seconds[key] = time.perf_counter() - started
         return self[key]
+
+    def timeout(self, key: tuple[int, int]) -> float:
+        """The deadline of one runtime call on the feeds of `key`, scaled by what Keras took on them."""
+        self[key]  # noqa: B018  (computes the reference, and its time, if missing)
+        return inference_timeout(self.seconds.get(key, 0.0))
 
 
 def check_artifact(loaded: LoadedModel, export: ExportResult, variant: RuntimeVariant, references: ReferenceOutputs,
@@ -57,6 +79,8 @@ def check_artifact(loaded: LoadedModel, export: ExportResult, variant: RuntimeVa
         return ParityRow(model=loaded.name, target=export.target, quantization=export.quantization,
                          runtime=variant.label, batch=batch, expected_failure=reason, **values)
 
+    if export.skipped:
+        return [row(b, passed=False, error=f"not exported: {export.skipped}", error_kind="skipped") for b in batches]
     if not export.ok:
         return [row(b, passed=False, error=f"export failed: {export.error}", error_kind="export") for b in batches]
     try:
@@ -64,7 +88,10 @@ def check_artifact(loaded: LoadedModel, export: ExportResult, variant: RuntimeVa
     except Exception as error:  # any runtime start failure is a row, so the rest of the matrix still runs
         return [_failed(row(b, passed=False), error) for b in batches]
     try:
-        agreement = _agreement(loaded, export, runtime, references)
+        try:
+            agreement = _agreement(loaded, export, runtime, references)
+        except Exception as error:  # the runtime failed on the agreement samples: every row says why
+            return [_failed(row(b, passed=False), error) for b in batches]
         return [_compare_batch(loaded, export, runtime, references, batch, agreement, row) for batch in batches]
     finally:
         runtime.close()
@@ -80,14 +107,26 @@ def _compare_batch(loaded: LoadedModel, export: ExportResult, runtime: Runtime, 
     feeds, reference = references[(batch, batch)]
     size = len(next(iter(feeds.values())))
     try:
-        got = runtime.infer(feeds)
+        with deadline(runtime, references.timeout((batch, batch))):
+            got = runtime.infer(feeds)
     except Exception as error:  # a crashed or hung runtime is reported in its row
         return _failed(row(size, passed=False), error)
     result = compare_outputs(reference, got, _tolerances(loaded, export), _classifiers(loaded))
     if agreement:
         judge_top1(result, agreement)
-    return row(size, passed=result.passed, **_statistics(result),
+    return row(size, passed=result.passed, **_statistics(result), per_output=result.per_output(),
                error="; ".join(result.errors) or None, error_kind=None if result.passed else "mismatch")
+
+
+@contextlib.contextmanager
+def deadline(runtime: Runtime, seconds: float) -> Iterator[None]:
+    """Give `runtime` this deadline for the calls inside, unless its user chose one (timeout_s)."""
+    chosen = runtime.timeout_s
+    runtime.timeout_s = chosen if chosen is not None else seconds
+    try:
+        yield
+    finally:
+        runtime.timeout_s = chosen
 
 
 def _statistics(result: ParityResult) -> dict:
@@ -103,7 +142,8 @@ def _agreement(loaded: LoadedModel, export: ExportResult, runtime: Runtime, refe
     if export.quantization == "none" or not classifiers or references.inputs is not None:
         return {}
     feeds, reference = references[(AGREEMENT_SAMPLES, 99)]
-    got = runtime.infer(feeds)
+    with deadline(runtime, references.timeout((AGREEMENT_SAMPLES, 99))):
+        got = runtime.infer(feeds)
     return {name: top1_agreement(reference[name], got[name]) for name in classifiers if name in got}
 
 

@@ -8,6 +8,7 @@ when they run in another process, `measure_runs` (latencies measured there).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 
 from toolkit.errors import InputsError
 from toolkit.export.manifest import read_manifest
-from toolkit.model.spec import ModelSignature, check_feeds
+from toolkit.model.spec import ModelSignature, as_string_array, check_feeds
 from toolkit.runtimes.timing import TimingPlan, chunked_runs, wall_clock_runs
 
 
@@ -30,11 +31,16 @@ class Runtime:
     is_browser = False  # runs inside headless Chromium
     times_itself = False  # latencies come from `measure_runs`, inside the runtime's own process
 
-    def __init__(self, artifact: Path, threads: int | None = None, **options: object):
-        """`artifact` is an artifact folder holding manifest.json (the keras runtime takes a .keras file)."""
+    def __init__(self, artifact: Path, threads: int | None = None, timeout_s: float | None = None, **options: object):
+        """`artifact` is an artifact folder holding manifest.json (the keras runtime takes a .keras file).
+
+        `timeout_s` bounds each call into a runtime that runs in another process (Node, Chromium);
+        None means the runtime's default. In-process engines cannot be interrupted and ignore it.
+        """
         # Absolute: out-of-process runtimes (Node, Chromium) do not share this process's working directory.
         self.artifact = Path(artifact).resolve()
         self.threads = threads
+        self.timeout_s = timeout_s
         self.options = options
         self.signature: ModelSignature | None = None
         self.active = False
@@ -47,23 +53,27 @@ class Runtime:
             self.active = True
         return self
 
-    def check(self, feeds: dict[str, np.ndarray]) -> None:
-        """Raise InputsError naming every missing, extra or mis-shaped input."""
+    def check(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The feeds as every engine takes them; InputsError naming every missing, extra or mis-shaped input.
+
+        String inputs reach every runtime in one form: object arrays of str (see spec.as_string_array).
+        """
         problems = check_feeds(self.signature.inputs, feeds)
         if problems:
             raise InputsError(f"{self.name}: " + "; ".join(problems))
+        strings = {spec.name for spec in self.signature.inputs if spec.is_string}
+        return {name: as_string_array(value) if name in strings else value for name, value in feeds.items()}
 
     def infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run one batch; inputs and outputs are matched by name, never by position."""
         self.activate()
-        self.check(feeds)
-        outputs = self.infer_impl(feeds)
+        outputs = self.infer_impl(self.check(feeds))
         return {name: np.asarray(value) for name, value in outputs.items()}
 
     def time_runs(self, feeds: dict[str, np.ndarray], plan: TimingPlan) -> list[float]:
         """Steady-state latencies (ms) of `feeds` following `plan`; see `timing_source`."""
         self.activate()
-        self.check(feeds)
+        feeds = self.check(feeds)
         if self.times_itself:
             return chunked_runs(self.measure_runs, feeds, plan)
         return wall_clock_runs(self.engine_call(), feeds, plan)
@@ -78,9 +88,12 @@ class Runtime:
         return os.getpid(), "this Python process"
 
     def close(self) -> None:
+        """Release the artifact. Never raises: a runtime that crashed mid-run cannot release cleanly, and that
+        crash is already reported by the call that met it."""
         if self.active:
-            self.close_impl()
             self.active = False
+            with contextlib.suppress(Exception):
+                self.close_impl()
 
     def __enter__(self) -> Runtime:
         return self.activate()

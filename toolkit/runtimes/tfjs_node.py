@@ -29,8 +29,10 @@ from toolkit.errors import (
     ToolkitError,
     UsageError,
 )
+from toolkit.model.spec import STRING_ARRAY_KINDS, as_string_array
 from toolkit.registry import runtime
 from toolkit.runtimes.base import Runtime
+from toolkit.runtimes.wire import decode_tensor
 
 NODE_DIR = Path(__file__).parent / "node"
 SERVER_SCRIPT = NODE_DIR / "tfjs_server.js"
@@ -46,8 +48,10 @@ ERROR_TYPES = {"inputs": InputsError, "load": InferenceError, "execute": Inferen
 
 
 def encode_tensor(array: np.ndarray) -> dict:
-    """numpy -> {dtype, shape, data: base64 of little-endian bytes}."""
+    """numpy -> {dtype, shape, data: base64 of little-endian bytes}; strings -> {dtype: "string", shape, strings: [...]}."""
     array = np.asarray(array)
+    if array.dtype.kind in STRING_ARRAY_KINDS:  # TF.js string tensors: a JSON list of str, row-major
+        return {"dtype": "string", "shape": list(array.shape), "strings": as_string_array(array).ravel().tolist()}
     dtype = WIRE_DTYPES.get(array.dtype.name)
     if dtype is None:
         if not np.issubdtype(array.dtype, np.integer):
@@ -61,12 +65,6 @@ def encode_tensor(array: np.ndarray) -> dict:
         "shape": list(array.shape),
         "data": base64.b64encode(data.tobytes()).decode("ascii"),
     }
-
-
-def decode_tensor(tensor: dict) -> np.ndarray:
-    dtype = np.dtype(tensor["dtype"]).newbyteorder("<") if tensor["dtype"] != "bool" else np.dtype(bool)
-    values = np.frombuffer(base64.b64decode(tensor["data"]), dtype=dtype)
-    return values.astype(dtype.newbyteorder("=")).reshape(tensor["shape"])
 
 
 class TfjsServer:
@@ -227,7 +225,7 @@ class TfjsNodeRuntime(Runtime):
     disables its threaded build under Node.js.
     """
 
-    OPTIONS = ("backend", "timeout_s")
+    OPTIONS = ("backend",)
     thread_policy = "single"
     times_itself = True
     _ids = itertools.count(1)
@@ -245,7 +243,6 @@ class TfjsNodeRuntime(Runtime):
             raise UsageError(
                 f"tfjs-node: TF.js runs single-threaded in Node.js; pass threads=1 or none (got {self.threads})"
             )
-        self.timeout_s = self.options.get("timeout_s")
         self.server = shared_server()
         self.model_id = f"{self.artifact.parent.name}/{self.artifact.name}#{next(self._ids)}"
         self._loaded_in = None  # the server generation holding our model
@@ -253,7 +250,8 @@ class TfjsNodeRuntime(Runtime):
 
     def infer_impl(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         reply = self._request("infer", inputs={name: encode_tensor(value) for name, value in feeds.items()})
-        return self._restore_dtypes({name: decode_tensor(t) for name, t in reply["outputs"].items()})
+        return self._restore_dtypes({name: decode_tensor(t, "data", f"tfjs-node ({self.backend}), output '{name}'")
+                                     for name, t in reply["outputs"].items()})
 
     def measure_runs(self, feeds: dict[str, np.ndarray], warmup: int, runs: int) -> list[float]:
         """Latency of each of `runs` inferences in ms, measured inside Node (no pipe or base64 cost)."""

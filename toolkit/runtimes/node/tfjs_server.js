@@ -11,7 +11,8 @@
  *   {"cmd": "time", "id", "inputs", "warmup", "runs"}      -> {"ok": true, "latencies_ms": [...]}
  *   {"cmd": "close", "id"}                                 -> {"ok": true}
  *
- * A tensor is {"dtype": "float32"|"int32"|"bool", "shape": [...], "data": base64 of little-endian bytes}.
+ * A tensor is {"dtype": "float32"|"int32"|"bool", "shape": [...], "data": base64 of little-endian bytes},
+ * or, for string inputs, {"dtype": "string", "shape": [...], "strings": [...] row-major}.
  * Inputs and outputs are keyed by the model.json signature's names without the ":0" suffix.
  * A failure is {"error": "one line", "kind": "inputs"|"load"|"execute"|"protocol"}; the process keeps serving.
  */
@@ -134,6 +135,12 @@ function tensorNames(signatureSide, fallbackNames) {
   return names;
 }
 
+/** Signature inputs the caller feeds: a lookup table's resource (with a resourceId) is fed by TF.js from the initializer. */
+function callerInputs(signatureInputs) {
+  if (!signatureInputs) return signatureInputs;
+  return Object.fromEntries(Object.entries(signatureInputs).filter(([, info]) => info.resourceId == null));
+}
+
 async function load({ id, model_dir: modelDir, backend = 'cpu', threads = null }) {
   if (!id || !modelDir) {
     throw new RequestError('protocol', 'load needs "id" and "model_dir"');
@@ -167,17 +174,24 @@ async function load({ id, model_dir: modelDir, backend = 'cpu', threads = null }
     model,
     backend,
     needsAsync: false, // set on the first run that execute() refuses
-    inputs: tensorNames(signature.inputs, model.inputNodes),
+    inputs: tensorNames(callerInputs(signature.inputs), model.inputNodes),
     outputs: tensorNames(signature.outputs, model.outputNodes),
   };
   models.set(id, entry);
   return { inputs: Object.keys(entry.inputs), outputs: Object.keys(entry.outputs), threads: 1 };
 }
 
-function decodeTensor(name, { dtype, shape, data }) {
+function decodeTensor(name, { dtype, shape, data, strings }) {
+  if (dtype === 'string') {
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (!Array.isArray(strings) || strings.length !== count) {
+      throw new RequestError('inputs', `input '${name}' needs ${count} strings for shape [${shape}]`);
+    }
+    return tf.tensor(strings, shape, 'string');
+  }
   const TypedArray = TYPED_ARRAYS[dtype];
   if (!TypedArray) {
-    throw new RequestError('inputs', `input '${name}' has dtype ${dtype}; TF.js takes ${Object.keys(TYPED_ARRAYS).join(', ')}`);
+    throw new RequestError('inputs', `input '${name}' has dtype ${dtype}; TF.js takes ${Object.keys(TYPED_ARRAYS).join(', ')}, string`);
   }
   const bytes = Buffer.from(data || '', 'base64');
   // Copy into a fresh ArrayBuffer: Buffer slices of the shared pool are not aligned for Float32Array.
