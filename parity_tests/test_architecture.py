@@ -54,7 +54,9 @@ def imported_modules(name: str, path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             candidates = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            candidates = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+            # `from package import module` depends on the module; `from module import name` on the module.
+            candidates = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in MODULES else node.module
+                          for alias in node.names]
         else:
             continue
         for candidate in candidates:
