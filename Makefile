@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 NODE_PROJECTS := $(patsubst %/package.json,%,$(wildcard toolkit/runtimes/node/package.json web_demo/package.json))
 NODE_STAMPS := $(addsuffix /node_modules/.installed,$(NODE_PROJECTS))
 
-.PHONY: run test lint setup clean
+.PHONY: run zoo test test-zoo lint setup clean
 
 setup: $(STAMP) $(NODE_STAMPS)
 
@@ -31,6 +31,13 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The zoo tier in full: every model (ResNet50 and ConvNeXtTiny included), batches 1 and 4, and its main job.
+test-zoo: setup
+	TOOLKIT_ZOO_BATCHES=1,4 $(BIN)/python -m pytest -m "slow or not slow" parity_tests/test_zoo.py
+
+zoo: setup
+	$(BIN)/toolkit run --suite zoo --out artifacts --reports reports/zoo
 
 lint: setup
 	$(BIN)/ruff check .

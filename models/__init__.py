@@ -9,7 +9,7 @@ from toolkit.tf_env import import_tf
 if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
     import_tf()
 
-from models import custom_layers, digits, functional, sequential, subclassed  # noqa: E402, F401  (registration)
-from models.registry import REFERENCE_MODELS, ReferenceModel, Tolerance  # noqa: E402
+from models import custom_layers, digits, functional, sequential, subclassed, zoo, zoo_text  # noqa: E402, F401  (registration)
+from models.registry import REFERENCE_MODELS, ReferenceModel, Tolerance, reference_names  # noqa: E402
 
-__all__ = ["REFERENCE_MODELS", "ReferenceModel", "Tolerance"]
+__all__ = ["REFERENCE_MODELS", "ReferenceModel", "Tolerance", "reference_names"]

@@ -35,6 +35,11 @@ class ReferenceModel:
     expected_failures: dict[tuple[str, str], str] = field(default_factory=dict)
     # Custom sample inputs (batch, seed) -> feeds; default: seeded N(0, 1) from the specs.
     sample_inputs_fn: Callable | None = None
+    # "small" (the quick reference set) or "zoo" (architectures people ship: minutes, not seconds, per model).
+    tier: str = "small"
+    # Instead of (or after) training: (model, seed) -> None, e.g. BatchNormalization statistics set from
+    # realistic images for a keras.applications model with weights=None.
+    prepare: Callable | None = None
 
     def sample_inputs(self, specs, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
         if self.sample_inputs_fn is not None:
@@ -43,6 +48,12 @@ class ReferenceModel:
 
 
 REFERENCE_MODELS: dict[str, ReferenceModel] = {}
+TIERS = ("small", "zoo")
+
+
+def reference_names(tier: str | None = None) -> list[str]:
+    """Reference model names of one tier (all when None), in registration order."""
+    return [name for name, entry in REFERENCE_MODELS.items() if tier is None or entry.tier == tier]
 
 
 def reference_model(**fields):

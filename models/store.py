@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import models as reference_package
@@ -12,12 +13,18 @@ from toolkit.files import artifact_lock, atomic_file, cache_dir, sha256_text
 TRAINING_SEED = 1234
 
 
+# Files every reference model depends on besides its own module (data and training code).
+SHARED_SOURCES = ("registry.py", "training.py", "store.py", "digits.py", "images.py")
+
+
 def _source_fingerprint(name: str) -> str:
-    """Hash of every models/ source file and the Keras version: retrain when either changes."""
+    """Hash of the model's own module, the shared model code and the Keras version: retrain when one changes
+    (editing one zoo model does not retrain the others)."""
     import keras
 
     folder = Path(reference_package.__file__).parent
-    sources = [p.read_text() for p in sorted(folder.glob("*.py"))]
+    own = Path(sys.modules[REFERENCE_MODELS[name].build.__module__].__file__)
+    sources = [p.read_text() for p in [own, *(folder / f for f in SHARED_SOURCES)] if p.exists()]
     return sha256_text(name, keras.__version__, *sources)[:16]
 
 
@@ -30,7 +37,9 @@ def build_and_train(name: str):
     entry = REFERENCE_MODELS[name]
     keras.utils.set_random_seed(TRAINING_SEED)
     model = entry.build()
-    history = train_with_gradient_tape(model, entry, seed=TRAINING_SEED)
+    history = train_with_gradient_tape(model, entry, seed=TRAINING_SEED) if entry.train_steps else []
+    if entry.prepare is not None:
+        entry.prepare(model, TRAINING_SEED)
     return model, history
 
 

@@ -17,10 +17,10 @@ from toolkit.tf_env import import_tf
 import_tf()
 load_plugins()  # what toolkit.api does: every exporter and runtime registered
 
-from models import REFERENCE_MODELS  # noqa: E402
+from models import reference_names  # noqa: E402
 from toolkit.files import cache_dir  # noqa: E402
 
-MODEL_NAMES = list(REFERENCE_MODELS)
+MODEL_NAMES = reference_names("small")  # the zoo tier has its own tests: parity_tests/test_zoo.py
 
 
 @pytest.fixture(scope="session")

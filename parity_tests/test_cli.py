@@ -7,11 +7,12 @@ from toolkit.errors import EXIT_USAGE
 
 
 def test_list_json_has_every_reference_model(capsys):
-    from models import REFERENCE_MODELS
+    from models import reference_names
 
-    assert main(["list", "--json"]) == 0
+    assert main(["list", "--json", "--tier", "small"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [row["name"] for row in rows] == list(REFERENCE_MODELS)
+    assert [row["name"] for row in rows] == reference_names("small")
+    assert {row["tier"] for row in rows} == {"small"}
     by_name = {row["name"]: row for row in rows}
     assert by_name["multi_input_regression"]["inputs"][1] == {"name": "features_b", "shape": [None, 128], "dtype": "float32"}
     assert by_name["sequential_mlp"]["parameters"] == 784 * 64 + 64 + 64 * 10 + 10
@@ -19,7 +20,7 @@ def test_list_json_has_every_reference_model(capsys):
 
 
 def test_list_table(capsys):
-    assert main(["list"]) == 0
+    assert main(["list", "--tier", "small"]) == 0
     out = capsys.readouterr().out
     assert "dynamic_branch" in out and "subclassed" in out
 

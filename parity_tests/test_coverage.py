@@ -13,7 +13,7 @@ import parity_tests.test_exporters as exporter_tests
 import parity_tests.test_models as model_tests
 import parity_tests.test_parity_matrix as matrix_tests
 import parity_tests.test_saved_model as saved_model_tests
-from models import REFERENCE_MODELS
+from models import reference_names
 from toolkit.parity.tolerances import QUANTIZED
 from toolkit.registry import exporters, runtimes
 
@@ -26,7 +26,7 @@ PER_MODEL_TESTS = (model_tests.test_training_loss_decreases, model_tests.test_ke
 
 
 def _whole_suite(config: pytest.Config) -> bool:
-    if config.option.keyword or config.option.markexpr:
+    if config.option.keyword or config.option.markexpr not in ("", "not slow"):
         return False
     paths = [Path(arg.split("::")[0]).resolve() for arg in config.args]
     return all(path in (SUITE, SUITE.parent) for path in paths)
@@ -48,7 +48,7 @@ def _cases(items, function) -> list:
 @pytest.mark.parametrize("function", PER_MODEL_TESTS, ids=lambda f: f.__name__)
 def test_every_reference_model_has_cases(collected, function):
     covered = {item.callspec.params["name"] for item in _cases(collected, function)}
-    missing = set(REFERENCE_MODELS) - covered
+    missing = set(reference_names("small")) - covered
     assert not missing, f"{function.__name__} has no case for {sorted(missing)}"
 
 

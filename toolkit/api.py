@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 DEFAULT_OUT = Path("artifacts")
 ModelRef = Union[str, Path, "LoadedModel"]
 OnStart = Callable[[str, str], None]  # (target, quantization) when an export starts
+InputRange = tuple[float, float]
 
 
 def _ready() -> None:
@@ -36,22 +37,27 @@ def _ready() -> None:
     load_plugins()
 
 
-def list_models(on_training: Callable[[str, int, int], None] | None = None) -> list[dict]:
-    """One row per reference model: name, API, summary, input and output specs, parameter count.
+def list_models(tier: str | None = None, on_training: Callable[[str, int, int], None] | None = None) -> list[dict]:
+    """One row per reference model of `tier` ("small", "zoo"; None: all): name, tier, API, summary, input
+    and output specs, parameter count.
 
-    A model not trained yet is trained first (seconds each); `on_training(name, index, count)` says so.
+    A model not trained yet is trained first (seconds each, minutes for a few zoo models);
+    `on_training(name, index, count)` says so.
     """
     _ready()
     from models import REFERENCE_MODELS
     from models.store import is_trained
 
     rows = []
-    for index, (name, entry) in enumerate(REFERENCE_MODELS.items(), start=1):
+    names = _tier_names(tier)
+    for index, name in enumerate(names, start=1):
+        entry = REFERENCE_MODELS[name]
         if on_training and not is_trained(name):
-            on_training(name, index, len(REFERENCE_MODELS))
+            on_training(name, index, len(names))
         loaded = load(name)
         rows.append({
             "name": name,
+            "tier": entry.tier,
             "api": entry.api,
             "summary": entry.summary,
             "inputs": [s.to_json() for s in loaded.signature.inputs],
@@ -61,19 +67,33 @@ def list_models(on_training: Callable[[str, int, int], None] | None = None) -> l
     return rows
 
 
-def load(model: ModelRef, custom_objects: Path | None = None, unsafe: bool = False) -> LoadedModel:
-    """A reference name or .keras path as a LoadedModel; a LoadedModel is returned as it is."""
+def _tier_names(tier: str | None) -> list[str]:
+    from models import reference_names
+    from models.registry import TIERS
+
+    if tier not in (None, "all", *TIERS):
+        raise UsageError(f"unknown tier {tier}; choose from {', '.join(TIERS)} or all")
+    return reference_names(None if tier == "all" else tier)
+
+
+def load(model: ModelRef, custom_objects: Path | None = None, unsafe: bool = False,
+         input_range: InputRange | None = None) -> LoadedModel:
+    """A reference name or .keras path as a LoadedModel; a LoadedModel is returned as it is.
+
+    `input_range` (low, high) declares the values every float input takes, for generated samples.
+    """
     _ready()
     from toolkit.model.loading import LoadedModel, resolve_model
+    from toolkit.model.samples import with_input_range
 
-    if isinstance(model, LoadedModel):
-        return model
-    return resolve_model(str(model), custom_objects, unsafe)
+    loaded = model if isinstance(model, LoadedModel) else resolve_model(str(model), custom_objects, unsafe)
+    return with_input_range(loaded, *input_range) if input_range else loaded
 
 
 def export(model: ModelRef, targets: Sequence[str] = ("saved_model",), quantizations: Sequence[str] | None = None,
            out_dir: Path = DEFAULT_OUT, *, custom_objects: Path | None = None, unsafe: bool = False,
-           force: bool = False, options: dict | None = None, on_start: OnStart | None = None) -> list[ExportResult]:
+           input_range: InputRange | None = None, force: bool = False, options: dict | None = None,
+           on_start: OnStart | None = None) -> list[ExportResult]:
     """Export `model` to each target (and quantization); returns one ExportResult per artifact.
 
     `quantizations` None means each target's default; existing artifacts follow
@@ -84,7 +104,7 @@ def export(model: ModelRef, targets: Sequence[str] = ("saved_model",), quantizat
     from toolkit.export.run import export_model
 
     pairs = plan_exports(targets, quantizations)  # validate before loading anything
-    loaded = load(model, custom_objects, unsafe)
+    loaded = load(model, custom_objects, unsafe, input_range)
     return _nothing_skipped_only(export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start))
 
 
@@ -98,7 +118,7 @@ def _nothing_skipped_only(results: list[ExportResult]) -> list[ExportResult]:
 def check_parity(model: ModelRef, targets: Sequence[str] = ("all",), quantizations: Sequence[str] = ("all",),
                  runtimes: Sequence[str] | None = None, out_dir: Path = DEFAULT_OUT, *, inputs: Path | None = None,
                  custom_objects: Path | None = None, unsafe: bool = False, force: bool = False,
-                 options: dict | None = None, on_start: OnStart | None = None,
+                 input_range: InputRange | None = None, options: dict | None = None, on_start: OnStart | None = None,
                  on_row: Callable[[ParityRow], None] | None = None) -> list[ParityRow]:
     """Export what is missing (existing artifacts are used as they are), then run every applicable runtime."""
     _ready()
@@ -111,7 +131,7 @@ def check_parity(model: ModelRef, targets: Sequence[str] = ("all",), quantizatio
     pairs = plan_exports(targets, quantizations)
     variants = runtime_variants(runtimes)
     _require_runtime_for_each_target(pairs, variants, runtimes)
-    loaded = load(model, custom_objects, unsafe)
+    loaded = load(model, custom_objects, unsafe, input_range)
     feeds = load_inputs_file(Path(inputs), loaded.signature) if inputs else None
     exports = export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start)
     rows = run_parity(loaded, _nothing_skipped_only(exports), variants, inputs=feeds, on_row=on_row)
@@ -137,7 +157,8 @@ def benchmark(models: Sequence[ModelRef], targets: Sequence[str] = ("all",), qua
               runtimes: Sequence[str] | None = None, settings: Sequence[str] = ("cpu",),
               batches: Sequence[int] = (1, 8), out_dir: Path = DEFAULT_OUT, *, plan: TimingPlan | None = None,
               custom_objects: Path | None = None, unsafe: bool = False, force: bool = False,
-              parity_rows: Sequence[ParityRow] = (), on_progress: Callable[[str], None] | None = None) -> BenchResults:
+              input_range: InputRange | None = None, parity_rows: Sequence[ParityRow] = (),
+              on_progress: Callable[[str], None] | None = None) -> BenchResults:
     """Export what is missing, then time Keras baselines and every artifact in every runtime variant of
     the settings, with each artifact's parity verdict (taken from `parity_rows` when they have it)."""
     _ready()
@@ -154,7 +175,7 @@ def benchmark(models: Sequence[ModelRef], targets: Sequence[str] = ("all",), qua
     results = BenchResults(environment=environment(), plan=request.plan)
     verdicts = verdicts_from_rows(parity_rows)
     for model in models:
-        loaded = load(model, custom_objects, unsafe)
+        loaded = load(model, custom_objects, unsafe, input_range)
         if on_progress:
             on_progress(f"{loaded.name}: exporting what is missing")
         exports = export_model(loaded, request.export_pairs(absent), Path(out_dir), force=force)
@@ -188,18 +209,17 @@ class RunResult:
         return [r for r in self.parity_rows if not r.unavailable]
 
 
-def run(out_dir: Path, reports_dir: Path, *, models: Sequence[ModelRef] | None = None,
+def run(out_dir: Path, reports_dir: Path, *, models: Sequence[ModelRef] | None = None, suite: str = "small",
         settings: Sequence[str] = RUN_SETTINGS, time_budget_s: float = RUN_TIME_BUDGET_S, force: bool = False,
         on_model: Callable[[str, list[ParityRow]], None] | None = None, on_start: OnStart | None = None,
         on_row: Callable[[ParityRow], None] | None = None,
         on_progress: Callable[[str], None] | None = None) -> RunResult:
-    """The main job: every reference model (or `models`) to every target, parity in every runtime,
+    """The main job: every reference model of `suite` (small, zoo, all) or `models`, to every target, parity in every runtime,
     benchmark; writes reports_dir/parity.md + parity.json and reports_dir/bench/ (JSON, md, html, plots).
 
     A runtime that cannot start here is listed as unavailable, not failed.
     """
     _ready()
-    from models import REFERENCE_MODELS
     from toolkit.bench.report import write_report
     from toolkit.parity.report import write_json, write_markdown
     from toolkit.runtimes.timing import TimingPlan
@@ -207,7 +227,7 @@ def run(out_dir: Path, reports_dir: Path, *, models: Sequence[ModelRef] | None =
     result = RunResult()
     reports_dir = Path(reports_dir)
     loaded_models = []
-    for model in models or REFERENCE_MODELS:
+    for model in models or _tier_names(suite):
         loaded = load(model)
         loaded_models.append(loaded)
         model_rows = check_parity(loaded, out_dir=out_dir, force=force, on_start=on_start, on_row=on_row)
@@ -215,7 +235,7 @@ def run(out_dir: Path, reports_dir: Path, *, models: Sequence[ModelRef] | None =
         write_json(result.checked_rows, reports_dir / "parity.json")  # after each model: an interrupted run keeps them
         if on_model:
             on_model(loaded.name, model_rows)
-    title = "Parity matrix: reference models" if models is None else "Parity matrix"
+    title = f"Parity matrix: reference models ({suite})" if models is None else "Parity matrix"
     write_markdown(result.checked_rows, reports_dir / "parity.md", title=title)
     result.bench = benchmark(loaded_models, settings=settings, batches=RUN_BATCHES, out_dir=out_dir,
                              plan=TimingPlan(time_budget_s=time_budget_s), parity_rows=result.parity_rows,

@@ -45,6 +45,17 @@ def integers(text: str) -> list[int]:
         raise UsageError(f"--batch {text!r} is not a comma-separated list of positive integers (e.g. 1,8)") from None
 
 
+def value_range(text: str) -> tuple[float, float]:
+    """"0,255" -> (0.0, 255.0); argparse reports a ValueError as a usage error naming the option."""
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LOW,HIGH (for example 0,255)") from None
+    if not low < high:
+        raise argparse.ArgumentTypeError(f"{text!r}: LOW must be below HIGH")
+    return low, high
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     # Accepted after the command too (`toolkit export --debug ...`); SUPPRESS keeps the top-level value.
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks instead of one-line errors")
@@ -56,6 +67,9 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
                         help="Python file that registers your custom layers (keras.saving.register_keras_serializable)")
     parser.add_argument("--unsafe", action="store_true",
                         help="allow .keras files with Lambda layers (runs code from the file: only for files you trust)")
+    parser.add_argument("--input-range", metavar="LOW,HIGH", type=value_range, default=None,
+                        help="values every float input takes (e.g. 0,255 for images), for generated sample inputs; "
+                        "default: read from the model's Rescaling/Normalization layers, else N(0, 1)")
 
 
 def _add_selection_args(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="table of the reference models")
     listing.add_argument("--json", action="store_true", help="print JSON for machines")
+    listing.add_argument("--tier", default="all", help="small (quick reference set), zoo (real architectures) or all "
+                         "(default all; zoo models are built or trained on first use: minutes)")
     _common(listing)
     _add_export_parser(commands)
     _add_parity_parser(commands)
@@ -95,8 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="the main job: export every reference model to every target, check parity, "
                               "benchmark; reports in --reports")
-    run.add_argument("--model", default=None, help="comma-separated reference names or .keras paths (default: every "
-                     "reference model)")
+    run.add_argument("--model", default=None, help="comma-separated reference names or .keras paths (default: the "
+                     "reference models of --suite)")
+    run.add_argument("--suite", default="small", help="reference models to run: small (default; `make run`), zoo "
+                     "(MobileNetV3, EfficientNet, ResNet50, ConvNeXt, ViT, text models: long) or all")
     _add_out_args(run, "artifact folder")
     run.add_argument("--reports", type=Path, default=Path("reports"), help="report folder (default ./reports)")
     _common(run)
@@ -202,7 +220,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from toolkit import api, console
 
     with console.stderr.status("loading the reference models...") as status:
-        rows = api.list_models(on_training=lambda name, index, count: status.update(
+        rows = api.list_models(args.tier, on_training=lambda name, index, count: status.update(
             f"training reference model {name} ({index}/{count}; once, then cached)..."))
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -223,7 +241,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     with console.progress("exporting", Interrupts.check) as line:
         results = api.export(
             args.model, items(args.target), items(args.quantize), args.out, custom_objects=args.custom_objects,
-            unsafe=args.unsafe, force=args.force, options=_export_options(args), on_start=line.on_start,
+            unsafe=args.unsafe, force=args.force, input_range=args.input_range, options=_export_options(args),
+            on_start=line.on_start,
         )
     console.print_export_results(results)
     return EXIT_EXPORT_FAILED if any(r.error for r in results) else EXIT_OK
@@ -256,7 +275,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
 
         rows = api.check_parity(
             args.model, items(args.target), items(args.quantize), items(args.runtime), args.out, inputs=args.inputs,
-            custom_objects=args.custom_objects, unsafe=args.unsafe, force=args.force,
+            custom_objects=args.custom_objects, unsafe=args.unsafe, force=args.force, input_range=args.input_range,
             options=_export_options(args), on_start=line.on_start, on_row=on_row,
         )
     report.print_table(rows, console.stdout)
@@ -277,7 +296,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                              + (f", [red]{failed} FAIL[/]" if failed else ""))
 
     with console.progress("exporting and checking parity", Interrupts.check) as line:
-        result = api.run(args.out, args.reports, models=items(args.model), force=args.force, on_model=on_model,
+        result = api.run(args.out, args.reports, models=items(args.model), suite=args.suite, force=args.force,
+                         on_model=on_model,
                          on_start=line.on_start, on_row=line.on_row,
                          on_progress=lambda text: console.stderr.print(f"[dim]bench: {text}[/]"))
     report.print_failures(result.checked_rows, console.stdout)
@@ -326,7 +346,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     results = api.benchmark(
         items(args.model), items(args.target), items(args.quantize), items(args.runtime), items(args.setting),
         integers(args.batch), args.out, plan=plan, custom_objects=args.custom_objects, unsafe=args.unsafe,
-        force=args.force, on_progress=lambda text: console.stderr.print(f"[dim]bench: {text}[/]"),
+        force=args.force, input_range=args.input_range,
+        on_progress=lambda text: console.stderr.print(f"[dim]bench: {text}[/]"),
     )
     report.print_table(results, console.stdout)
     if args.json:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,25 @@ def runtime(name: str, target: str) -> Callable:
         return cls
 
     return register
+
+
+# Target -> a check that a just-written artifact runs: (artifact folder) -> note for the manifest; it raises
+# InferenceError when the runtime cannot execute it, RuntimeUnavailableError when it cannot start here.
+VERIFIERS: dict[str, Callable[[Path], str]] = {}
+
+
+def verifier(target: str) -> Callable:
+    """Decorator registering how a runtime module checks, at export time, that an artifact of `target` runs."""
+
+    def register(function: Callable[[Path], str]) -> Callable[[Path], str]:
+        VERIFIERS[target] = function
+        return function
+
+    return register
+
+
+def verifiers() -> dict[str, Callable[[Path], str]]:
+    return VERIFIERS
 
 
 def exporters() -> dict[str, ExporterEntry]:

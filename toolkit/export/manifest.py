@@ -21,7 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The code that decides an artifact's bytes: the converters and the toolkit's export path. Hashed by
 # path (never imported), so reading a manifest does not load a converter.
 EXPORTER_CODE = ("exporters/*.py", "toolkit/export/*.py", "toolkit/model/calling.py", "toolkit/model/spec.py",
-                 "toolkit/model/vocabulary.py")
+                 "toolkit/model/vocabulary.py", "toolkit/model/input_ranges.py")
 
 
 def package_version(distribution: str) -> str:

@@ -17,7 +17,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.errors import ExportError, OutputLocationError, ToolkitError, one_line
+from toolkit.errors import (
+    ExportError,
+    InferenceError,
+    OutputLocationError,
+    RuntimeUnavailableError,
+    ToolkitError,
+    one_line,
+)
 from toolkit.export.golden import write_golden
 from toolkit.export.layout import artifact_dir, artifact_size
 from toolkit.export.manifest import (
@@ -31,7 +38,7 @@ from toolkit.export.options import converter_options, recorded_options, requeste
 from toolkit.files import artifact_lock, atomic_directory, sweep_stale_temporaries
 from toolkit.labels import artifact_label
 from toolkit.model.loading import LoadedModel
-from toolkit.registry import ExporterEntry, exporters
+from toolkit.registry import ExporterEntry, exporters, verifiers
 
 
 @dataclass
@@ -183,6 +190,8 @@ def _export_one(loaded: LoadedModel, target: str, quantization: str, folder: Pat
                 converter=entry.converter, details=details, options=options,
             )
             write_manifest(staging, manifest)
+            manifest["notes"].append(_verify(target, staging))
+            write_manifest(staging, manifest)
     except ToolkitError as error:
         result.error = str(error)
     except Exception as error:  # a converter's own failure: keep going with the other targets
@@ -191,6 +200,20 @@ def _export_one(loaded: LoadedModel, target: str, quantization: str, folder: Pat
     if result.ok:
         result.size_bytes = artifact_size(folder)
     return result
+
+
+def _verify(target: str, staging: Path) -> str:
+    """Run the artifact once in its runtime before calling it exported; an artifact no runtime can execute is
+    an export failure. Where the runtime cannot start here (no Node), the manifest says it was not run."""
+    check = verifiers().get(target)
+    if check is None:
+        return "not run at export (no export-time check for this target; the exporter checked what it could)"
+    try:
+        return check(staging)
+    except RuntimeUnavailableError as error:
+        return f"not run at export: {error}"
+    except InferenceError as error:
+        raise ExportError(f"{target}: the converted artifact does not run: {error}") from error
 
 
 def raise_for_failures(results: list[ExportResult]) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from toolkit.model.input_ranges import input_ranges
 from toolkit.model.spec import ModelSignature, TensorSpec, random_inputs
 from toolkit.model.vocabulary import string_samples
 
@@ -43,9 +44,12 @@ def _embedding_limits(model) -> dict[str, int]:
 def _input_specs(model) -> tuple[TensorSpec, ...]:
     if _is_graph_model(model):
         limits = _embedding_limits(model)
-        strings = string_samples(model, {id(t): t.name for t in model.inputs})
+        by_tensor = {id(t): t.name for t in model.inputs}
+        strings, ranges = string_samples(model, by_tensor), input_ranges(model, by_tensor)
         return tuple(
-            TensorSpec(t.name, (None, *t.shape[1:]), str(t.dtype), limits.get(t.name), strings.get(t.name))
+            TensorSpec(t.name, (None, *t.shape[1:]), str(t.dtype), limits.get(t.name), strings.get(t.name),
+                       ranges[t.name][:2] if t.name in ranges else None,
+                       ranges[t.name][2] if t.name in ranges else None)
             for t in model.inputs
         )
     # A subclassed model loaded from .keras is rebuilt from its build config.

@@ -24,6 +24,10 @@ class TensorSpec:
     # For string inputs (dtype "string"): the values sample inputs are drawn from, e.g. words of the
     # vocabulary of the StringLookup/TextVectorization layer the input feeds (see toolkit/model/calling.py).
     samples: tuple[str, ...] | None = None
+    # For float inputs: sample values are drawn uniformly from [low, high] (else N(0, 1)), and where that
+    # range came from (a preprocessing layer of the model, or --input-range).
+    value_range: tuple[float, float] | None = None
+    range_source: str | None = None
 
     @property
     def is_string(self) -> bool:
@@ -34,16 +38,30 @@ class TensorSpec:
         data["shape"] = list(self.shape)
         if self.samples is not None:
             data["samples"] = list(self.samples)
-        for optional in ("max_value", "samples"):  # written only when set: numeric specs stay as they were
+        if self.value_range is not None:
+            data["value_range"] = list(self.value_range)
+        for optional in ("max_value", "samples", "value_range", "range_source"):  # written only when set
             if data[optional] is None:
                 del data[optional]
         return data
 
     @classmethod
     def from_json(cls, data: dict) -> TensorSpec:
-        samples = data.get("samples")
+        samples, value_range = data.get("samples"), data.get("value_range")
         return cls(data["name"], tuple(data["shape"]), data["dtype"], data.get("max_value"),
-                   tuple(samples) if samples is not None else None)
+                   tuple(samples) if samples is not None else None,
+                   tuple(value_range) if value_range is not None else None, data.get("range_source"))
+
+    def describe_samples(self) -> str:
+        """How sample values of this input are made, for reports."""
+        if self.is_string:
+            return "words from the vocabulary" if self.samples else "fixed sample words"
+        if np.issubdtype(np.dtype(self.dtype), np.integer):
+            return f"integers in [0, {self.max_value or 10})"
+        if self.value_range is not None:
+            low, high = self.value_range
+            return f"uniform in [{low:g}, {high:g}]" + (f" ({self.range_source})" if self.range_source else "")
+        return "N(0, 1)"
 
 
 @dataclass(frozen=True)
@@ -106,7 +124,8 @@ def numpy_dtype(spec_dtype: str) -> np.dtype:
 
 
 def random_inputs(specs: Sequence[TensorSpec], batch: int, seed: int) -> dict[str, np.ndarray]:
-    """Seeded inputs for `specs` at `batch`: N(0, 1) floats, in-range integers, strings from spec.samples."""
+    """Seeded inputs for `specs` at `batch`: N(0, 1) floats (uniform in spec.value_range when the model
+    expects a range), in-range integers, strings from spec.samples."""
     rng = np.random.default_rng(seed)
     feeds = {}
     for spec in specs:
@@ -117,6 +136,8 @@ def random_inputs(specs: Sequence[TensorSpec], batch: int, seed: int) -> dict[st
         elif np.issubdtype(np.dtype(spec.dtype), np.integer):
             high = spec.max_value if spec.max_value else 10
             feeds[spec.name] = rng.integers(0, high, size=shape).astype(spec.dtype)
+        elif spec.value_range is not None:
+            feeds[spec.name] = rng.uniform(*spec.value_range, size=shape).astype(spec.dtype)
         else:
             feeds[spec.name] = rng.standard_normal(shape).astype(spec.dtype)
     return feeds

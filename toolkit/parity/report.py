@@ -120,6 +120,9 @@ def print_table(rows: Rows, console: Console) -> None:
             cells[-1] = f"[{colours[cells[-1]]}]{cells[-1]}[/]"
             table.add_row(artifact, *cells)
         console.print(table)
+        inputs = next((r.inputs for r in rows if r.model == model and r.inputs), None)
+        if inputs:
+            console.print(f"[dim]{model} compared on: {inputs}[/]")
     print_failures(rows, console)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from toolkit.export.run import ExportResult
 from toolkit.model.calling import predict
 from toolkit.model.loading import LoadedModel
-from toolkit.model.samples import sample_feeds
+from toolkit.model.samples import describe_samples, sample_feeds
 from toolkit.parity.compare import ParityResult, compare_outputs, judge_top1, top1_agreement
 from toolkit.parity.tolerances import Tolerance, tolerance_for
 from toolkit.rows import ResultRow
@@ -45,6 +45,7 @@ class ParityRow(ResultRow):
     expected_failure: str | None = None  # registry reason: a documented, expected failure
     # Output name -> {passed, max_abs_err, mean_abs_err, cosine, top1_agreement}: every output compared.
     per_output: dict[str, dict] = field(default_factory=dict)
+    inputs: str | None = None  # what the comparison was fed: "--inputs file (3 samples)", "x: uniform in [0, 255] ..."
 
 
 class ReferenceOutputs(dict):
@@ -173,11 +174,13 @@ def check_parity(loaded: LoadedModel, exports: Sequence[ExportResult], variants:
         batches = (len(next(iter(inputs.values()))),)
         # The user's batch is both the feed and the only reference: key it under every batch.
         references[(batches[0], batches[0])] = (inputs, predict(loaded.model, loaded.signature, inputs))
+    used = f"--inputs file ({batches[0]} samples)" if inputs is not None else describe_samples(loaded)
     rows = []
     for export in exports:
         for variant in variants:
             if variant.target == export.target:
                 for row in check_artifact(loaded, export, variant, references, batches):
+                    row.inputs = used
                     rows.append(row)
                     if on_row:
                         on_row(row)

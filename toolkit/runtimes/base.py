@@ -15,10 +15,19 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.errors import InputsError
+from toolkit.errors import InferenceError, InputsError
 from toolkit.export.manifest import read_manifest
 from toolkit.model.spec import ModelSignature, as_string_array, check_feeds
 from toolkit.runtimes.timing import TimingPlan, chunked_runs, wall_clock_runs
+
+
+def expect_outputs(got: dict[str, np.ndarray], expected: dict[str, np.ndarray], where: str) -> None:
+    """The outputs a runtime returned have the names and shapes Keras gave (values are parity's job)."""
+    if set(got) != set(expected):
+        raise InferenceError(f"{where} returned outputs {sorted(got)}, expected {sorted(expected)}")
+    for name, value in expected.items():
+        if np.shape(got[name]) != np.shape(value):
+            raise InferenceError(f"{where} returned output '{name}' of shape {np.shape(got[name])}, expected {np.shape(value)}")
 
 
 class Runtime:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
-from toolkit.registry import runtime
-from toolkit.runtimes.base import Runtime
+from toolkit.export.golden import read_golden
+from toolkit.registry import runtime, verifier
+from toolkit.runtimes.base import Runtime, expect_outputs
 from toolkit.tf_env import native_output_silenced
 
 
@@ -46,3 +48,12 @@ class LiteRTRuntime(Runtime):
 
     def close_impl(self) -> None:
         self._runner = self._interpreter = None
+
+
+@verifier("tflite")
+def run_in_litert(folder: Path) -> str:
+    """At export: the model runs on golden.json in LiteRT, with XNNPACK as phones use it."""
+    feeds, expected = read_golden(folder)
+    with LiteRTRuntime(folder) as runtime:
+        expect_outputs(runtime.infer(feeds), expected, "litert")
+    return "ran on golden.json in LiteRT (XNNPACK) at export"

@@ -29,15 +29,17 @@ from toolkit.errors import (
     ToolkitError,
     UsageError,
 )
+from toolkit.export.golden import read_golden
 from toolkit.model.spec import STRING_ARRAY_KINDS, as_string_array
-from toolkit.registry import runtime
-from toolkit.runtimes.base import Runtime
+from toolkit.registry import runtime, verifier
+from toolkit.runtimes.base import Runtime, expect_outputs
 from toolkit.runtimes.wire import decode_tensor
 
 NODE_DIR = Path(__file__).parent / "node"
 SERVER_SCRIPT = NODE_DIR / "tfjs_server.js"
 DEFAULT_TIMEOUT_S = 60.0
 BACKENDS = ("cpu", "wasm")
+TFJS_VERSION = "4.22"  # toolkit/runtimes/node/package.json pins @tensorflow/tfjs
 SETUP_HINT = "run `make setup` (or `npm ci` in toolkit/runtimes/node)"
 # TF.js tensors are float32, int32 or bool; other integer inputs travel as int32.
 WIRE_DTYPES = {"float32": "float32", "int32": "int32", "bool": "bool"}
@@ -292,3 +294,13 @@ class TfjsNodeRuntime(Runtime):
             if want is not None and want != value.dtype and np.issubdtype(want, np.integer):
                 outputs[name] = value.astype(want)
         return outputs
+
+
+@verifier("tfjs")
+def run_in_node(folder: Path) -> str:
+    """At export: the graph model loads and runs on golden.json in both TF.js backends of Node."""
+    feeds, expected = read_golden(folder)
+    for backend in BACKENDS:
+        with TfjsNodeRuntime(folder, backend=backend) as runtime:
+            expect_outputs(runtime.infer(feeds), expected, f"tfjs-node ({backend})")
+    return f"ran on golden.json in TF.js {TFJS_VERSION} in Node ({', '.join(BACKENDS)}) at export"
