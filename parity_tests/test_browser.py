@@ -1,6 +1,7 @@
 """The browser demo, its server, and the tfjs-browser / ort-web runtimes, in real headless Chromium.
 
-One demo server and one Chromium serve the whole file (session fixtures). Server tests
+One Chromium and one demo server per model serve the whole file (session fixtures): digits
+(the drawing pad), a small image CNN and a two-input, two-output model saved here. Server tests
 speak raw HTTP so that `..` and percent-encodings reach the server unnormalised; they
 need no browser and carry no `browser` mark.
 """
@@ -16,12 +17,15 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from toolkit.api import start_demo
+from toolkit.demo.app import build_demo_server
 from toolkit.demo.config import FLOAT32_ATOL, FLOAT32_RTOL
+from toolkit.demo.kinds import image_value_range, model_kind
 from toolkit.demo.static_server import StaticServer, require_web_demo, run_in_background
 from toolkit.errors import InferenceTimeoutError, RuntimeUnavailableError, UsageError
 from toolkit.export.golden import read_golden
@@ -198,6 +202,261 @@ def test_phone_viewport_has_no_horizontal_overflow(chromium, demo_url):
         page.screenshot(path=TEST_OUTPUT / "web_demo_phone.png", full_page=True)
     finally:
         context.close()
+
+
+# --- any model: an image model and a multi-input, multi-output one -------------------------
+
+# Bump when a builder below changes: the cached .keras files and their exports are made again.
+USER_DEMO_VERSION = 1
+DEMO_TARGETS = ("tfjs", "onnx")
+
+
+def _image_cnn():
+    """A small Functional CNN on 32x32 RGB that rescales raw pixels itself, so the page feeds [0, 255]."""
+    import keras
+    from keras import layers
+
+    image = keras.Input((32, 32, 3), name="image")
+    x = layers.Rescaling(1 / 255, name="rescale")(image)
+    x = layers.Conv2D(8, 3, activation="relu", padding="same")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(16, 3, activation="relu")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(image, layers.Dense(5, activation="softmax", name="class_probs")(x), name="demo_cnn")
+
+
+def _two_by_two():
+    """Two inputs (one of rank 3) and two named outputs: a 4-class head and a 2x3 embedding."""
+    import keras
+    from keras import layers
+
+    features, context = keras.Input((12,), name="features"), keras.Input((3, 4), name="context")
+    x = layers.Dense(16, activation="relu")(layers.Concatenate()([features, layers.Flatten()(context)]))
+    outputs = {"category": layers.Dense(4, activation="softmax", name="category")(x),
+               "embedding": layers.Reshape((2, 3), name="embedding")(layers.Dense(6, activation="tanh")(x))}
+    return keras.Model([features, context], outputs, name="demo_two_by_two")
+
+
+@pytest.fixture(scope="session")
+def user_demo_root() -> Path:
+    """The user models' .keras files and their artifacts, together, so neither outlives the other."""
+    from toolkit.files import cache_dir
+
+    return cache_dir() / "test-demo" / f"v{USER_DEMO_VERSION}"
+
+
+def _saved(root: Path, name: str, build) -> Path:
+    """`build()` saved as root/name.keras once (seeded), then reused: the same file keeps its exports current."""
+    import keras
+
+    path = root / f"{name}.keras"
+    if not path.is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        keras.utils.set_random_seed(0)
+        partial = root / f"{name}.partial.keras"
+        build().save(partial)
+        partial.replace(path)
+    return path
+
+
+def _user_demo(root: Path, name: str, build):
+    """(url, shutdown) of the demo of a user model, exported to TF.js and ONNX with api.export first."""
+    from toolkit import api
+
+    require_web_demo()
+    path = _saved(root, name, build)
+    for result in api.export(path, DEMO_TARGETS, out_dir=root / "artifacts"):
+        assert result.ok, result.error or result.skipped
+    return start_demo(path, port=0, out_dir=root / "artifacts")
+
+
+@pytest.fixture(scope="session")
+def image_demo_url(user_demo_root):
+    url, shutdown = _user_demo(user_demo_root, "demo_cnn", _image_cnn)
+    yield url
+    shutdown()
+
+
+@pytest.fixture(scope="session")
+def multi_demo_url(user_demo_root):
+    url, shutdown = _user_demo(user_demo_root, "demo_two_by_two", _two_by_two)
+    yield url
+    shutdown()
+
+
+def _open(chromium, url, viewport=None, **options):
+    """A new page at `url`, waited on until its parity panel has run; page errors in page.errors_seen."""
+    context = chromium.new_context(viewport=viewport or {"width": 1280, "height": 900}, **options)
+    page = context.new_page()
+    page.errors_seen = []
+    page.on("pageerror", lambda error: page.errors_seen.append(str(error)))
+    page.goto(url)
+    page.wait_for_selector("body[data-parity]", timeout=90_000)
+    return page
+
+
+@pytest.fixture(scope="session")
+def image_page(chromium, image_demo_url):
+    page = _open(chromium, image_demo_url)
+    yield page
+    with contextlib.suppress(Exception):
+        page.context.close()
+
+
+@pytest.fixture(scope="session")
+def multi_page(chromium, multi_demo_url):
+    page = _open(chromium, multi_demo_url)
+    yield page
+    with contextlib.suppress(Exception):
+        page.context.close()
+
+
+def _both_predicted(page, source: str) -> None:
+    for key in ("tfjs", "ort"):
+        page.wait_for_selector(f"#card-{key}[data-input='{source}']", timeout=30_000)
+
+
+def _assert_parity_passes(page, outputs: list[str]) -> None:
+    assert page.get_attribute("body", "data-parity") == "pass", page.inner_text("#parity-panel")
+    rows = page.locator("#parity-rows tr")
+    assert rows.count() == 2
+    for index in range(2):
+        cells = rows.nth(index).locator("td")
+        assert cells.nth(2).inner_text() == "PASS"
+        assert float(cells.nth(1).inner_text()) <= FLOAT32_ATOL
+        assert all(name in cells.nth(0).inner_text() for name in outputs)  # the error of each output
+
+
+@pytest.mark.browser
+@needs_browser
+def test_image_model_page_predicts_in_both_runtimes_and_passes_parity(image_page):
+    assert image_page.title().startswith("demo_cnn")
+    assert image_page.inner_text("#title") == "demo_cnn"
+    assert image_page.get_attribute("body", "data-kind") == "image"
+    assert image_page.is_visible("#image-input") and not image_page.is_visible("#pad")
+    assert image_page.get_attribute("#image-file", "accept") == "image/*"
+    _both_predicted(image_page, "sample-gradient")  # the first generated sample is picked on load
+    for key in ("tfjs", "ort"):
+        assert image_page.locator(f"#card-{key} .output[data-output='class_probs'] .top3 li").count() == 3
+        assert "ms" in image_page.inner_text(f"#card-{key} .latency")
+    assert image_page.get_attribute("#card-tfjs", "data-top1") == image_page.get_attribute("#card-ort", "data-top1")
+    assert image_page.inner_text("#tfjs-backend") in {"active: webgl", "active: wasm", "active: cpu"}
+    # The model starts with Rescaling(1/255): the page says it feeds raw pixels, and why.
+    assert "[0, 255]" in image_page.inner_text("#image-range") and "rescale" in image_page.inner_text("#image-range")
+    _assert_parity_passes(image_page, ["class_probs"])
+    assert image_page.errors_seen == []
+
+
+@pytest.mark.browser
+@needs_browser
+def test_image_picker_changes_the_input(image_page, tmp_path):
+    from PIL import Image
+
+    red = tmp_path / "red.png"
+    Image.new("RGB", (50, 40), (255, 0, 0)).save(red)  # another size: the page resizes it to 32x32
+    image_page.set_input_files("#image-file", red)
+    _both_predicted(image_page, "file:red.png")
+    # R = 255, G = B = 0 in the [0, 255] range: the mean over H x W x 3 is 85.
+    assert float(image_page.get_attribute("body", "data-input-mean")) == pytest.approx(85, abs=0.5)
+    red_outputs = image_page.inner_text("#card-ort .outputs")
+    image_page.click("#image-samples .sample[data-sample='checkers']")
+    _both_predicted(image_page, "sample-checkers")
+    assert float(image_page.get_attribute("body", "data-input-mean")) == pytest.approx(127.5, abs=8)
+    assert image_page.inner_text("#card-ort .outputs") != red_outputs
+    assert image_page.get_attribute("#card-tfjs", "data-top1") == image_page.get_attribute("#card-ort", "data-top1")
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    image_page.screenshot(path=TEST_OUTPUT / "web_demo_image.png", full_page=True)
+    assert image_page.errors_seen == []
+
+
+@pytest.mark.browser
+@needs_browser
+def test_multi_input_multi_output_page_shows_every_output(multi_page):
+    assert multi_page.inner_text("#title") == "demo_two_by_two"
+    assert multi_page.get_attribute("body", "data-kind") == "other"
+    _both_predicted(multi_page, "golden-0")  # the first golden sample is run on load
+    assert multi_page.locator("#golden-inputs li").count() == 2  # features and context
+    for key in ("tfjs", "ort"):
+        outputs = multi_page.locator(f"#card-{key} .output")
+        assert [outputs.nth(i).get_attribute("data-output") for i in range(outputs.count())] == ["category", "embedding"]
+        assert multi_page.locator(f"#card-{key} .output[data-output='category'] .top3 li").count() == 3
+        embedding = multi_page.inner_text(f"#card-{key} .output[data-output='embedding']")
+        assert "1×2×3" in embedding and embedding.count(",") == 5  # its shape and its six values
+    _assert_parity_passes(multi_page, ["category", "embedding"])
+    multi_page.click("#golden-next")
+    _both_predicted(multi_page, "golden-1")
+    assert multi_page.inner_text("#golden-position") == "sample 2 of 4"
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    multi_page.screenshot(path=TEST_OUTPUT / "web_demo_other.png", full_page=True)
+    assert multi_page.errors_seen == []
+
+
+@pytest.mark.browser
+@needs_browser
+def test_a_runtime_without_its_model_shows_the_error_in_its_panel(chromium, multi_demo_url, user_demo_root):
+    """The ONNX artifact alone, as when the TF.js export failed: its panel says so, the rest of the page works."""
+    onnx = user_demo_root / "artifacts" / "demo_two_by_two" / "onnx"
+    server = build_demo_server({"onnx": onnx}, 0, unavailable={"tfjs": "the converter refused a layer"})
+    url, shutdown = run_in_background(server)
+    try:
+        page = _open(chromium, url)
+        assert "the converter refused a layer" in page.inner_text("#card-tfjs .card-error")
+        page.wait_for_selector("#card-ort[data-input='golden-0']")
+        assert page.locator("#card-ort .output").count() == 2
+        assert page.get_attribute("body", "data-parity") == "incomplete"
+        assert "ERROR" in page.inner_text("#parity-rows tr[data-runtime='tfjs']")
+        assert "PASS" in page.inner_text("#parity-rows tr[data-runtime='ort']")
+        assert page.errors_seen == []
+        page.context.close()
+    finally:
+        shutdown()
+
+
+@pytest.mark.browser
+@needs_browser
+@pytest.mark.parametrize("which", ["image", "other"])
+def test_any_model_page_fits_a_phone(chromium, image_demo_url, multi_demo_url, which):
+    url = image_demo_url if which == "image" else multi_demo_url
+    page = _open(chromium, url, PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    try:
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"page is {overflow}px wider than a {PHONE['width']}px phone"
+        TEST_OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=TEST_OUTPUT / f"web_demo_{which}_phone.png", full_page=True)
+    finally:
+        page.context.close()
+
+
+def test_model_kind_follows_the_signature():
+    def signature(inputs, outputs=(("y", [None, 3]),)):
+        return {"inputs": [{"name": n, "shape": s, "dtype": d} for n, s, d in inputs],
+                "outputs": [{"name": n, "shape": s, "dtype": "float32"} for n, s in outputs]}
+
+    assert model_kind(signature([("x", [None, 64], "float32")], [("y", [None, 10])])) == "digits"
+    assert model_kind(signature([("x", [None, 32, 32, 3], "float32")])) == "image"
+    assert model_kind(signature([("x", [None, 28, 28, 1], "float32")])) == "image"
+    assert model_kind(signature([("x", [None, 3, 32, 32], "float32")])) == "other"  # channels first
+    assert model_kind(signature([("x", [None, None, None, 3], "float32")])) == "other"  # no fixed size
+    assert model_kind(signature([("x", [None, 32, 32, 3], "int32")])) == "other"
+    assert model_kind(signature([("a", [None, 8], "float32"), ("b", [None, 8], "float32")])) == "other"
+
+
+def test_image_value_range_follows_the_models_preprocessing():
+    """The picker feeds the range the toolkit samples the input from: a leading Rescaling decides it."""
+    import keras
+
+    from toolkit.model.calling import describe_model
+
+    def loaded(*layers):
+        model = keras.Sequential([keras.Input((8, 8, 3)), *layers])
+        return SimpleNamespace(model=model, signature=describe_model(model))
+
+    conv = keras.layers.Conv2D(2, 3)
+    assert image_value_range(loaded(conv))[0] == (0.0, 1.0)
+    assert image_value_range(loaded(keras.layers.Rescaling(1 / 255), conv))[0] == (0.0, 255.0)
+    assert image_value_range(loaded(keras.layers.Rescaling(1 / 127.5, offset=-1), conv))[0] == (0.0, 255.0)
+    assert image_value_range(loaded(keras.layers.Rescaling(2.0), conv))[0] == (0.0, 0.5)  # maps [0, 0.5] to [0, 1]
+    assert image_value_range(None)[0] == (0.0, 1.0)
 
 
 # --- the server ----------------------------------------------------------------------

@@ -97,3 +97,25 @@ def test_quick_start_demo_serves_the_main_jobs_artifacts(after_main_job):
         if process.poll() is None:
             process.kill()
     assert process.returncode == EXIT_OK and "stopped" in out
+
+
+def test_demo_of_a_users_model_with_custom_layers(after_main_job):
+    """`toolkit demo` for any model: the user's .keras with its custom layer, served and described in config.json."""
+    import json
+    import urllib.request
+
+    process = subprocess.Popen([*TOOLKIT, "demo", "--model", "my_model.keras", "--custom-objects", "my_layers.py",
+                                "--port", "0", "--no-browser"], cwd=after_main_job,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = process.stdout.readline()
+        url = re.search(r"at (http://127\.0\.0\.1:\d+/)", first)
+        assert url, first + (process.stderr.read() if process.poll() is not None else "")
+        config = json.loads(urllib.request.urlopen(url.group(1) + "config.json", timeout=30).read())
+        assert config["model"] == "my_model" and config["kind"] == "other"
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == EXIT_OK

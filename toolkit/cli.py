@@ -63,6 +63,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="reference model name (see `toolkit list`) or path to a .keras file")
+    _add_loading_args(parser)
+
+
+def _add_loading_args(parser: argparse.ArgumentParser) -> None:
+    """How a user's .keras file may be loaded: the same two flags on every command that loads one."""
     parser.add_argument("--custom-objects", type=Path, metavar="FILE.py",
                         help="Python file that registers your custom layers (keras.saving.register_keras_serializable)")
     parser.add_argument("--unsafe", action="store_true",
@@ -120,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
 
     demo = commands.add_parser("demo", help="serve the browser demo (TF.js + ONNX Runtime Web) on 127.0.0.1")
-    demo.add_argument("--model", default="digits", help="model to serve (default digits: the drawing demo)")
+    demo.add_argument("--model", default="digits", help="reference model name or .keras path to serve (default digits: "
+                      "the drawing demo; image models get an image picker, others step through their golden inputs)")
+    _add_loading_args(demo)
     demo.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0 = any free port)")
     demo.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
     demo.add_argument("--out", type=Path, default=Path("artifacts"), help="artifact folder; missing exports go here (default ./artifacts)")
@@ -315,7 +322,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from toolkit import api
     from toolkit.demo.app import can_open_browser
 
-    server = api.demo_server(args.model, args.port, args.out)
+    server = api.demo_server(args.model, args.port, args.out, custom_objects=args.custom_objects, unsafe=args.unsafe)
     print(f"toolkit demo: serving {args.model} at {server.url}  (Ctrl+C stops it)", flush=True)
     if not args.no_browser and can_open_browser():
         try:

@@ -9,21 +9,13 @@ import os
 import sys
 from pathlib import Path
 
-from toolkit.demo.config import SAMPLES_PER_CLASS, tolerance_json
+from toolkit.demo.config import LATENCY_RUNS, SAMPLES_PER_CLASS, tolerance_json
+from toolkit.demo.kinds import DIGITS, IMAGE, UNIT_RANGE, UNIT_RULE, image_input, model_kind
 from toolkit.demo.static_server import StaticServer, require_web_demo
 from toolkit.export.manifest import read_manifest
 
 DEMO_TARGETS = ("tfjs", "onnx")
-
-
-def is_digit_like(signature: dict) -> bool:
-    """One (N, 64) float input and one (N, 10) output: the drawing pad and samples apply."""
-    inputs, outputs = signature["inputs"], signature["outputs"]
-    return (
-        len(inputs) == 1 and len(outputs) == 1
-        and inputs[0]["shape"][1:] == [64] and inputs[0]["dtype"] == "float32"
-        and outputs[0]["shape"][1:] == [10]
-    )
+ValueRange = tuple[tuple[float, float], str]
 
 
 def digit_samples(per_class: int = SAMPLES_PER_CLASS) -> list[dict]:
@@ -38,26 +30,37 @@ def digit_samples(per_class: int = SAMPLES_PER_CLASS) -> list[dict]:
     return samples
 
 
-def demo_config(folders: dict[str, Path]) -> dict:
-    """What the page reads first: artifact URLs, signature, tolerance and sample digits."""
+def demo_config(folders: dict[str, Path], value_range: ValueRange = (UNIT_RANGE, UNIT_RULE),
+                unavailable: dict[str, str] | None = None) -> dict:
+    """What the page reads first: the model's kind, artifact URLs, signature, tolerance and its inputs.
+
+    `folders` holds the artifacts that exist (target -> folder); `unavailable` says why the others
+    do not (target -> export error), so their panels can say so instead of the page failing.
+    """
     manifests = {t: read_manifest(folder) for t, folder in folders.items()}
-    signature = manifests["onnx"]["signature"]
-    drawing = is_digit_like(signature)
+    first = manifests.get("onnx") or next(iter(manifests.values()))
+    signature = first["signature"]
+    kind = model_kind(signature)
     return {
-        "model": manifests["onnx"]["model"],
+        "model": first["model"],
+        "kind": kind,
         "signature": signature,
         "tolerance": tolerance_json(),
+        "latency_runs": LATENCY_RUNS,
         "artifacts": {t: f"artifacts/{t}/{m['main_file']}" for t, m in manifests.items()},
         "golden": {t: f"artifacts/{t}/golden.json" for t in folders},
-        "drawing": drawing,
-        "samples": digit_samples() if drawing else [],
+        "unavailable": dict(unavailable or {}),
+        "drawing": kind == DIGITS,
+        "samples": digit_samples() if kind == DIGITS else [],
+        "image": image_input(signature, value_range) if kind == IMAGE else None,
     }
 
 
-def build_demo_server(folders: dict[str, Path], port: int) -> StaticServer:
+def build_demo_server(folders: dict[str, Path], port: int, *, value_range: ValueRange = (UNIT_RANGE, UNIT_RULE),
+                      unavailable: dict[str, str] | None = None) -> StaticServer:
     """The page and the model's artifacts (`folders`: target -> artifact folder) on 127.0.0.1:`port`."""
     require_web_demo()
-    config = demo_config(folders)
+    config = demo_config(folders, value_range, unavailable)
     server = StaticServer(port)
     for target, folder in folders.items():
         server.mount(f"artifacts/{target}", folder)

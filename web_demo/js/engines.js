@@ -136,3 +136,22 @@ export async function timeRuns(engine, feeds, warmup = 5, runs = 50) {
   }
   return latencies;
 }
+
+/** Median of a list of numbers (the p50 the page shows). */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** `runs` calls on the same feeds: the last outputs and the p50 latency in ms. */
+export async function timedRun(engine, feeds, runs) {
+  const latencies = [];
+  let outputs;
+  for (let i = 0; i < Math.max(1, runs); i++) {
+    const start = performance.now();
+    outputs = await engine.run(feeds);
+    latencies.push(performance.now() - start);
+  }
+  return { outputs, p50: median(latencies), runs: latencies.length };
+}

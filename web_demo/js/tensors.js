@@ -50,12 +50,19 @@ export function fromGolden(entries) {
   });
 }
 
+/** Sample `index` of a batched tensor, as a batch of one. */
+export function sliceBatch({ dtype, shape, data }, index) {
+  const stride = shape.slice(1).reduce((a, b) => a * b, 1);
+  return { dtype, shape: [1, ...shape.slice(1)], data: data.slice(index * stride, (index + 1) * stride) };
+}
+
 /**
  * Compare outputs with references by name: shapes first, then every element with
- * |got - ref| <= atol + rtol * |ref|. Returns {maxAbs, pass, problems}.
+ * |got - ref| <= atol + rtol * |ref|. Returns {maxAbs, perOutput: {name: maxAbs}, pass, problems}.
  */
 export function compareOutputs(got, reference, { atol, rtol }) {
   let maxAbs = 0;
+  const perOutput = {};
   const problems = [];
   for (const [name, ref] of Object.entries(reference)) {
     const out = got[name];
@@ -68,13 +75,16 @@ export function compareOutputs(got, reference, { atol, rtol }) {
       continue;
     }
     let failed = 0;
+    let outputMax = 0;
     for (let i = 0; i < ref.data.length; i++) {
       const r = Number(ref.data[i]);
       const diff = Math.abs(Number(out.data[i]) - r);
       if (!(diff <= atol + rtol * Math.abs(r))) failed++; // written so that NaN fails
-      if (!(diff <= maxAbs)) maxAbs = diff;
+      if (!(diff <= outputMax)) outputMax = diff;
     }
+    perOutput[name] = outputMax;
+    if (!(outputMax <= maxAbs)) maxAbs = outputMax;
     if (failed) problems.push(`output ${name}: ${failed} of ${ref.data.length} elements outside tolerance`);
   }
-  return { maxAbs, pass: problems.length === 0, problems };
+  return { maxAbs, perOutput, pass: problems.length === 0, problems };
 }
