@@ -22,7 +22,9 @@ MODEL_NAME = "random_model"
 # Dense(activation=...) and Activation layers draw from these (None = linear).
 ACTIVATIONS = ("relu", "gelu", "swish", "tanh", "sigmoid", "softmax", "elu", "selu", "softplus",
                "leaky_relu", "relu6", "hard_sigmoid", "mish")
-INPUT_KINDS = ("vector", "sequence", "image", "tokens")
+INPUT_KINDS = ("vector", "sequence", "image", "tokens", "volume")
+# Layers that return several tensors: the extra ones are "Output" nodes, named after the layer.
+MULTI_OUTPUT = ("LSTM", "GRU", "MultiHeadAttention")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Node:
     args: tuple = ()  # sorted (keyword, value) pairs
     inputs: tuple = ()  # names of the nodes it consumes
     shape: tuple = ()  # output shape without the batch dimension
+    call_args: tuple = ()  # sorted (keyword, value) pairs of the layer call (use_causal_mask, ...)
 
     @property
     def kwargs(self) -> dict:
@@ -49,7 +52,7 @@ class ModelRecipe:
 
     @property
     def ops(self) -> list[str]:
-        return [n.op for n in self.nodes if n.op != "Input"]
+        return [n.op for n in self.nodes if n.op not in ("Input", "Output")]
 
     def build(self):
         """The Keras model, with non-trivial weights (see give_weights)."""
@@ -85,15 +88,27 @@ class ModelRecipe:
             layers = [_input_call(self.nodes[0])] + [_layer_call(n) for n in self.nodes[1:]]
             lines.append("model = keras.Sequential([\n" + "".join(f"    {c},\n" for c in layers) + f"], name='{MODEL_NAME}')")
             return "\n".join(lines)
+        extra = {}  # layer name -> names of its further outputs, in order
+        for node in self.nodes:
+            if node.op == "Output":
+                extra.setdefault(node.inputs[0], []).append(node.name)
         for node in self.nodes:
             if node.op == "Input":
                 lines.append(f"{node.name} = {_input_call(node)}")
-                continue
-            operands = node.inputs[0] if len(node.inputs) == 1 else "[" + ", ".join(node.inputs) + "]"
-            lines.append(f"{node.name} = {_layer_call(node)}({operands})")
+            elif node.op != "Output":
+                targets = ", ".join([node.name, *extra.get(node.name, [])])
+                lines.append(f"{targets} = {_layer_call(node)}({_operands(node)})")
         inputs = [n.name for n in self.nodes if n.op == "Input"]
         lines.append(f"model = keras.Model({_listed(inputs)}, {_listed(self.outputs)}, name='{MODEL_NAME}')")
         return "\n".join(lines)
+
+
+def _operands(node: Node) -> str:
+    """How a layer is called: one tensor, a list (merges), or query and value plus call keywords (attention)."""
+    if node.op == "MultiHeadAttention":
+        keywords = "".join(f", {key}={value!r}" for key, value in node.call_args)
+        return f"{node.inputs[0]}, {node.inputs[1]}{keywords}"
+    return node.inputs[0] if len(node.inputs) == 1 else "[" + ", ".join(node.inputs) + "]"
 
 
 def _listed(names) -> str:
@@ -217,20 +232,34 @@ def _recurrent(draw, shape):
     return args, ((shape[0], args["units"]) if args["return_sequences"] else (args["units"],))
 
 
+def _masking(draw, shape):
+    return {"mask_value": 0.0}, shape  # the layers after it (recurrent, pooling) compute with the mask
+
+
+def _attention(draw, shape):
+    """Self-attention: query = value = the sequence; output shape = the query's."""
+    return {"num_heads": draw(st.integers(1, 2)), "key_dim": draw(st.integers(1, 8))}, shape
+
+
 ANY_RANK = {"Dense": _dense, "Activation": _activation, "Dropout": _dropout,
             "BatchNormalization": _batch_norm, "LayerNormalization": _layer_norm}
 BY_RANK = {
     1: ANY_RANK,
     2: {**ANY_RANK, "Conv1D": _conv, "MaxPooling1D": _pool, "AveragePooling1D": _pool,
         "GlobalAveragePooling1D": _global_pool, "GlobalMaxPooling1D": _global_pool,
-        "LSTM": _recurrent, "GRU": _recurrent, "Flatten": _flatten},
+        "LSTM": _recurrent, "GRU": _recurrent, "Flatten": _flatten, "Masking": _masking,
+        "MultiHeadAttention": _attention},
     3: {**ANY_RANK, "Conv2D": _conv, "MaxPooling2D": _pool, "AveragePooling2D": _pool,
         "GlobalAveragePooling2D": _global_pool, "GlobalMaxPooling2D": _global_pool, "Flatten": _flatten},
+    4: {**ANY_RANK, "Conv3D": _conv, "MaxPooling3D": _pool, "AveragePooling3D": _pool,
+        "GlobalAveragePooling3D": _global_pool, "GlobalMaxPooling3D": _global_pool, "Flatten": _flatten},
 }
+FUNCTIONAL_ONLY = ("MultiHeadAttention",)  # two operands and call keywords: not a Sequential layer
 MERGES = ("Add", "Concatenate")
 # How often an input kind or layer is drawn relative to the others that apply: sequences, images,
 # convolutions and recurrent layers carry most of the converter-specific ops.
-WEIGHTS = {"sequence": 2, "image": 2, "Conv1D": 3, "Conv2D": 3, "LSTM": 2, "GRU": 2}
+WEIGHTS = {"sequence": 2, "image": 2, "Conv1D": 3, "Conv2D": 3, "Conv3D": 2, "LSTM": 2, "GRU": 2,
+           "MultiHeadAttention": 4}
 
 
 def _weighted(names) -> list[str]:
@@ -244,11 +273,12 @@ class _Graph:
         self.nodes: list[Node] = []
         self.consumed: set[str] = set()
 
-    def add(self, op: str, args: dict, inputs: tuple, shape: tuple) -> Node:
+    def add(self, op: str, args: dict, inputs: tuple, shape: tuple, call_args: dict | None = None) -> Node:
         name = f"{op.lower()}_{len(self.nodes)}"
-        node = Node(name, op, tuple(sorted(args.items())), inputs, tuple(shape))
+        node = Node(name, op, tuple(sorted(args.items())), inputs, tuple(shape), tuple(sorted((call_args or {}).items())))
         self.nodes.append(node)
-        self.consumed.update(inputs)
+        if op != "Output":  # a layer's further output does not consume its first one
+            self.consumed.update(inputs)
         return node
 
     def tensors(self) -> list[Node]:
@@ -267,21 +297,42 @@ def _draw_input(draw, graph: _Graph, kind: str, dims: dict) -> Node:
         return graph.add("Input", {}, (), (dims["steps"], draw(st.integers(1, 8))))
     if kind == "image":
         return graph.add("Input", {}, (), (dims["height"], dims["width"], draw(st.integers(1, 3))))
+    if kind == "volume":
+        return graph.add("Input", {}, (), (dims["depth"], dims["height"], dims["width"], draw(st.integers(1, 2))))
     tokens = graph.add("Input", {"dtype": "int32"}, (), (dims["steps"],))
     args = {"input_dim": draw(st.integers(2, 20)), "output_dim": draw(st.integers(1, 8)),
             "mask_zero": draw(st.booleans())}  # token 0 = padding: recurrent layers and pooling skip it
     return graph.add("Embedding", args, (tokens.name,), (dims["steps"], args["output_dim"]))
 
 
-def _draw_layer(draw, graph: _Graph, operand: Node) -> None:
+def _draw_layer(draw, graph: _Graph, operand: Node, functional: bool) -> None:
     choices = BY_RANK[len(operand.shape)]
+    if not functional:
+        choices = {op: f for op, f in choices.items() if op not in FUNCTIONAL_ONLY}
     if len(operand.shape) > 1 and draw(st.integers(0, 2)):  # 2 times in 3, a layer made for this rank
         choices = {op: f for op, f in choices.items() if op not in ANY_RANK}
     op = draw(st.sampled_from(_weighted(choices)))
     drawn = choices[op](draw, operand.shape)
     if drawn is None:  # e.g. a valid convolution wider than its input: a Dense applies everywhere
         op, drawn = "Dense", _dense(draw, operand.shape)
-    graph.add(op, drawn[0], (operand.name,), drawn[1])
+    args, shape = drawn
+    if op == "MultiHeadAttention":
+        _draw_attention(draw, graph, operand, args)
+    elif op in MULTI_OUTPUT and functional and draw(st.integers(0, 2)) == 0:  # 1 time in 3: its states too
+        layer = graph.add(op, {**args, "return_state": True}, (operand.name,), shape)
+        for _ in range(2 if op == "LSTM" else 1):  # LSTM: h and c; GRU: h
+            graph.add("Output", {}, (layer.name,), (args["units"],))
+    else:
+        graph.add(op, args, (operand.name,), shape)
+
+
+def _draw_attention(draw, graph: _Graph, operand: Node, args: dict) -> None:
+    """Self-attention, sometimes causal, sometimes returning its scores (a second output)."""
+    call = {"use_causal_mask": draw(st.booleans()), "return_attention_scores": draw(st.booleans())}
+    layer = graph.add("MultiHeadAttention", args, (operand.name, operand.name), operand.shape, call)
+    if call["return_attention_scores"]:
+        steps = operand.shape[0]
+        graph.add("Output", {}, (layer.name,), (args["num_heads"], steps, steps))
 
 
 def _merge_pairs(graph: _Graph) -> list[tuple[Node, Node]]:
@@ -305,7 +356,8 @@ def _draw_merge(draw, graph: _Graph, a: Node, b: Node) -> None:
 def model_recipes(draw, apis=("sequential", "functional"), max_layers: int = 6) -> ModelRecipe:
     """Small random Sequential models and Functional DAGs (branches, merges, several inputs and outputs)."""
     api = draw(st.sampled_from(apis))
-    dims = {"steps": draw(st.integers(2, 8)), "height": draw(st.integers(3, 8)), "width": draw(st.integers(3, 8))}
+    dims = {"steps": draw(st.integers(2, 8)), "height": draw(st.integers(3, 8)), "width": draw(st.integers(3, 8)),
+            "depth": draw(st.integers(2, 4))}
     graph = _Graph()
     kinds = draw(st.lists(st.sampled_from(_weighted(INPUT_KINDS)), min_size=1, max_size=1 if api == "sequential" else 2))
     for kind in kinds:
@@ -318,7 +370,7 @@ def model_recipes(draw, apis=("sequential", "functional"), max_layers: int = 6) 
         tensors = graph.tensors()
         # Functional models may branch from any earlier tensor; shrinking goes toward a plain chain.
         operand = tensors[-1 - draw(st.integers(0, len(tensors) - 1))] if api == "functional" else tensors[-1]
-        _draw_layer(draw, graph, operand)
+        _draw_layer(draw, graph, operand, api == "functional")
     for node in [n for n in graph.tensors() if n.op == "Input" and n.name not in graph.consumed]:
         units = draw(widths)
         graph.add("Dense", {"units": units}, (node.name,), (*node.shape[:-1], units))

@@ -153,8 +153,17 @@ def test_recipes_build_with_the_shapes_they_were_drawn_with(recipe):
 
     keras.backend.clear_session()
     model = recipe.build()
+    further: dict[str, list] = {}  # a multi-output layer's further outputs, in order
     for node in recipe.nodes:
-        if node.op != "Input":
-            assert tuple(model.get_layer(node.name).output.shape[1:]) == node.shape, node
+        if node.op == "Output":
+            further.setdefault(node.inputs[0], []).append(node)
+    for node in recipe.nodes:
+        if node.op in ("Input", "Output"):
+            continue
+        outputs = model.get_layer(node.name).output
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        assert tuple(outputs[0].shape[1:]) == node.shape, node
+        for tensor, extra in zip(outputs[1:], further.get(node.name, []), strict=True):
+            assert tuple(tensor.shape[1:]) == extra.shape, extra
     again = recipe.build().get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), again, strict=True))
