@@ -16,7 +16,7 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -237,20 +237,33 @@ def save_probe(name: str, folder: Path) -> Path:
     return path
 
 
-def parity_variants():
-    """The in-process runtimes, plus tfjs-node (cpu backend) where Node and its packages are set up."""
+def parity_variants(tfjs: Sequence[str] = ("tfjs-node-cpu",)):
+    """The in-process runtimes, plus the TF.js variants named in `tfjs` (tfjs-node-cpu, tfjs-node-wasm,
+    tfjs-browser) whose runtime is set up here: Node and its packages, Chromium and the web demo's packages."""
     from toolkit.errors import ToolkitError
     from toolkit.runtimes.variants import runtime_variants
 
     variants = list(runtime_variants(IN_PROCESS_RUNTIMES))
-    try:
+    for label in tfjs:
+        try:
+            _check_setup(label)
+        except (ImportError, ToolkitError):  # not set up here: no parity in that runtime
+            continue
+        variants += runtime_variants([label])
+    return variants
+
+
+def _check_setup(label: str) -> None:
+    if label == "tfjs-browser":
+        from toolkit.demo.static_server import require_web_demo
+        from toolkit.runtimes.chromium import require_chromium
+
+        require_chromium()
+        require_web_demo()
+    else:
         from toolkit.runtimes.tfjs_node import check_node_setup
 
         check_node_setup()
-        variants += runtime_variants(["tfjs-node-cpu"])
-    except (ImportError, ToolkitError):  # not written yet, or Node/packages missing: no TF.js parity
-        pass
-    return variants
 
 
 def _cell(result, rows) -> dict:

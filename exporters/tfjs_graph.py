@@ -3,25 +3,38 @@
 The tensorflowjs converter runs grappler, which fuses ops into forms some TF.js
 backends reject at run time; each fix rewrites such a node into plain ops with the
 same result, and returns a description for the manifest. Parity proves them.
+Fixes for ops TF.js maps or computes wrongly are in exporters/tfjs_kernels.py,
+Einsum in exporters/tfjs_einsum.py.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from exporters.tfjs_einsum import rewrite_einsums
+from exporters.tfjs_kernels import (
+    fix_band_parts,
+    fix_bool_selects,
+    fix_max_pool_3d,
+    fix_negative_cumulative_axes,
+    fix_one_hots,
+)
+from exporters.tfjs_model import TfjsGraph
+
 
 def fix_graph_for_tfjs(model_json: Path, output_names: Sequence[str]) -> list[str]:
-    """Apply every fix to `model_json` in place; returns the rewrites made."""
-    data = json.loads(model_json.read_text())
-    nodes = data["modelTopology"]["node"]
-    rewrites = split_unfusable_activations(nodes) + split_non_vector_bias(nodes) + reshape_lookup_results(nodes)
-    rewrites += restore_output_names(data.get("signature", {}), output_names)
+    """Apply every fix to `model_json` (and its weights) in place; returns the rewrites made."""
+    graph = TfjsGraph(model_json)
+    nodes = graph.nodes
+    rewrites = split_unfusable_activations(graph) + split_non_vector_bias(nodes) + reshape_lookup_results(nodes)
+    rewrites += rewrite_einsums(graph) + fix_band_parts(graph) + fix_negative_cumulative_axes(graph)
+    rewrites += fix_max_pool_3d(graph) + fix_one_hots(graph) + fix_bool_selects(graph)
+    rewrites += restore_output_names(graph.data.get("signature", {}), output_names)
     if rewrites:
-        model_json.write_text(json.dumps(data))
+        graph.save()
     return rewrites
 
 
@@ -34,13 +47,14 @@ def _fused_ops(node) -> list[str]:
 TFJS_FUSABLE_ACTIVATIONS = {"relu", "relu6", "prelu", "elu", "leakyrelu", "sigmoid"}
 
 
-def split_unfusable_activations(nodes: list) -> list[str]:
+def split_unfusable_activations(graph: TfjsGraph) -> list[str]:
     """X = Fused[BiasAdd, Tanh](...) becomes X/fused = Fused[BiasAdd](...); X = Tanh(X/fused).
 
-    Consumers of X are untouched. Returns one description per rewritten node.
+    Consumers of X are untouched. An activation named after a grappler-internal op (_FusedHardSwish)
+    becomes plain ops (ACTIVATION_FORMULAS). Returns one description per rewritten node.
     """
     rewrites = []
-    for index, node in enumerate(list(nodes)):
+    for index, node in enumerate(list(graph.nodes)):
         fused = node.get("attr", {}).get("fused_ops", {}).get("list", {}).get("s", [])
         if len(fused) != 2:
             continue
@@ -48,12 +62,28 @@ def split_unfusable_activations(nodes: list) -> list[str]:
         if activation.lower() in TFJS_FUSABLE_ACTIVATIONS:
             continue
         inner = {**node, "name": node["name"] + "/fused", "attr": {**node["attr"], "fused_ops": {"list": {"s": fused[:1]}}}}
-        nodes[index] = inner
-        nodes.append({"name": node["name"], "op": activation, "input": [inner["name"]], "attr": {"T": node["attr"]["T"]}})
-        rewrites.append(f"tfjs: {node['op']} with fused {activation} split into {node['op']} + {activation} "
-                        f"(TF.js kernels cannot fuse {activation}) at {node['name']}")
+        graph.nodes[index] = inner
+        formula = ACTIVATION_FORMULAS.get(activation)
+        if formula:
+            formula[1](graph, node["name"], inner["name"])
+        else:
+            graph.nodes.append({"name": node["name"], "op": activation, "input": [inner["name"]], "attr": {"T": node["attr"]["T"]}})
+        rewrites.append(f"tfjs: {node['op']} with fused {activation} split into {node['op']} + "
+                        f"{formula[0] if formula else activation} (TF.js kernels cannot fuse {activation}) at {node['name']}")
     return rewrites
 
+
+def _hard_swish(graph: TfjsGraph, name: str, x: str) -> None:
+    """Keras's hard_swish, in its order: x * (relu6(x + 3) / 6)."""
+    float32 = {"type": "DT_FLOAT"}
+    shifted = graph.add(f"{name}/plus_3", "AddV2", [x, graph.const(3.0, "float32")], T=float32)
+    clipped = graph.add(f"{name}/relu6", "Relu6", [shifted], T=float32)
+    gate = graph.add(f"{name}/gate", "RealDiv", [clipped, graph.const(6.0, "float32")], T=float32)
+    graph.add(name, "Mul", [x, gate], T=float32)
+
+
+# Grappler-internal activation names (no TF.js op has them) -> (formula, builder of plain ops).
+ACTIVATION_FORMULAS = {"_FusedHardSwish": ("x*relu6(x+3)/6", _hard_swish)}
 
 
 # Fused ops whose wasm kernels take only a rank-1 bias, and the plain op each came from.

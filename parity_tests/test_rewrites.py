@@ -14,11 +14,14 @@ from pathlib import Path
 import pytest
 
 from benchmarks.probe_ops import parity_variants, randomize_weights
+from parity_tests.test_browser import needs_browser
 from toolkit.export.manifest import read_manifest
 from toolkit.files import cache_dir, sha256_file
 
 SEQ = (8, 6)
 VOCAB, TOKENS = 30, 10
+# TF.js backends differ in which kernels they have and get right: each rewrite is checked in all of them.
+TFJS_RUNTIMES = ("tfjs-node-cpu", "tfjs-node-wasm", "tfjs-browser")
 
 
 # --- models that need a rewrite -------------------------------------------------------------
@@ -80,6 +83,85 @@ def discretization():
     return keras.Model(inputs, bins, name="discretization")
 
 
+def hard_swish():
+    """MobileNetV3's hard-swish: grappler fuses it into _FusedConv2D, which TF.js cannot run."""
+    import keras
+
+    return keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), alpha=0.75, weights=None, classes=10,
+                                               include_preprocessing=False, name="mobilenet_v3")
+
+
+def attention():
+    """A ViT-style encoder block (patches, MultiHeadAttention, exact gelu) and GroupQueryAttention: Einsum."""
+    import keras
+
+    inputs = keras.Input((16, 16, 3), name="pixels")
+    x = keras.layers.Reshape((16, 16))(keras.layers.Conv2D(16, 4, strides=4, name="patches")(inputs))
+    y = keras.layers.LayerNormalization(name="norm_1")(x)
+    x = x + keras.layers.MultiHeadAttention(num_heads=2, key_dim=8, name="mha")(y, y)
+    y = keras.layers.Dense(16, name="mlp_out")(keras.layers.Dense(32, activation="gelu", name="mlp")(
+        keras.layers.LayerNormalization(name="norm_2")(x)))
+    x = x + y
+    x = keras.layers.GroupQueryAttention(head_dim=4, num_query_heads=4, num_key_value_heads=2, name="gqa")(x, x)
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling1D()(x), name="attention")
+
+
+def causal_attention():
+    import keras
+
+    inputs = keras.Input(SEQ, name="x")
+    mha = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4, name="causal_mha")
+    return keras.Model(inputs, mha(inputs, inputs, use_causal_mask=True), name="causal_attention")
+
+
+def attention_over_two_axes():
+    """attention_axes=(1, 2): Einsum equations with several free letters per operand (Reshape needed)."""
+    import keras
+
+    inputs = keras.Input((3, 4, 6), name="grid")
+    mha = keras.layers.MultiHeadAttention(num_heads=2, key_dim=3, attention_axes=(1, 2), name="mha_2d")
+    return keras.Model(inputs, mha(inputs, inputs), name="attention_over_two_axes")
+
+
+def einsum_equations():
+    import keras
+
+    inputs = keras.Input((4, 6), name="x")
+    return keras.Model(inputs, _register_custom_layers()["Einsums"](name="einsums")(inputs), name="einsum_equations")
+
+
+def cumsum_last_axis():
+    import keras
+
+    cumulative = _register_custom_layers()["CumulativeSum"]
+    inputs = keras.Input((7,), name="x")
+    return keras.Model(inputs, cumulative(name="running_total")(keras.layers.Dense(7)(inputs)), name="cumsum_last_axis")
+
+
+def max_pool_3d():
+    import keras
+
+    inputs = keras.Input((6, 6, 6, 2), name="volume")
+    # Shifted down so that most windows hold only negative values (TF.js wasm returned ~1e-38 there).
+    pooled = keras.layers.MaxPooling3D(2, name="pool")(inputs - 3.0)
+    same = keras.layers.MaxPooling3D(3, strides=2, padding="same", name="pool_same")(inputs - 3.0)
+    return keras.Model(inputs, [pooled, same], name="max_pool_3d")
+
+
+def bool_where():
+    import keras
+
+    inputs = keras.Input((6,), name="x")
+    return keras.Model(inputs, _register_custom_layers()["BoolWhere"](name="pick")(inputs), name="bool_where")
+
+
+def one_hot():
+    import keras
+
+    inputs = keras.Input((1,), dtype="int32", name="ids")
+    return keras.Model(inputs, keras.layers.CategoryEncoding(VOCAB, output_mode="one_hot", name="hot")(inputs), name="one_hot")
+
+
 # case -> (builder, {target: substrings every rewrite description of that target must show})
 REWRITTEN = {
     "recurrent": (recurrent, {
@@ -92,13 +174,24 @@ REWRITTEN = {
     "celu": (celu, {"onnx": ["Dense 'dense'", "Activation 'act'", "keras.ops.celu", "exp("]}),
     "category_encoding": (category_encoding, {"tflite": ["CategoryEncoding 'multi'", "CategoryEncoding 'count'"]}),
     "discretization": (discretization, {t: ["Discretization 'bins'", "Bucketize"] for t in ("onnx", "tfjs")}),
+    # Rewrites of the converted TF.js graph (exporters/tfjs_graph.py and the modules it calls).
+    "hard_swish": (hard_swish, {"tfjs": ["_FusedHardSwish split into _FusedConv2D + x*relu6(x+3)/6"]}),
+    "attention": (attention, {"tfjs": ["Einsum 'BTNH,BSNH->BNTS'", "Einsum 'BNTS,BSNH->BTNH'", "/mha", "/gqa"]}),
+    "attention_over_two_axes": (attention_over_two_axes, {"tfjs": ["Einsum 'abcde,afgde->adfgbc'", "BatchMatMul + Reshape"]}),
+    # At batch 1 TF.js wasm caches a matmul per right-hand buffer: 'abc,abc->a' and 'abc,abd->acd' share y.
+    "einsum_equations": (einsum_equations, {"tfjs": ["Einsum 'abc,abc->a'", "Einsum 'abc,abd->acd'", "Einsum 'abcd,adc->ab'"]}),
+    "causal_attention": (causal_attention, {"tfjs": ["MatrixBandPart(lower=-1, upper=0)", "/causal_mha", "Einsum"]}),
+    "cumsum_last_axis": (cumsum_last_axis, {"tfjs": ["Cumsum axis -1 given as 1", "running_total"]}),
+    "max_pool_3d": (max_pool_3d, {"tfjs": ["MaxPool3D computed as two MaxPool", "/pool_1/", "/pool_same_1/"]}),
+    "one_hot": (one_hot, {"tfjs": ["OneHot computed as a select", "/hot_1/"]}),
+    "bool_where": (bool_where, {"tfjs": ["SelectV2 on bool computed as (c AND a) OR (NOT c AND b)", "/pick_1/"]}),
 }
 
 
 # --- models that no rewrite reaches ---------------------------------------------------------
 @functools.cache
-def _register_unreachable_layers():
-    """Classes whose ops live in Python `call` code, where no config rewrite reaches."""
+def _register_custom_layers():
+    """Classes whose ops live in Python `call` code, where no config rewrite reaches (graph rewrites do)."""
     import keras
 
     @keras.saving.register_keras_serializable(package="test_rewrites")
@@ -115,13 +208,33 @@ def _register_unreachable_layers():
         def call(self, x):
             return self.lstm(x)
 
-    return SoftsignGate, SubclassedRecurrent
+    @keras.saving.register_keras_serializable(package="test_rewrites")
+    class CumulativeSum(keras.layers.Layer):
+        def call(self, x):
+            return keras.ops.cumsum(x, axis=-1)
+
+    @keras.saving.register_keras_serializable(package="test_rewrites")
+    class BoolWhere(keras.layers.Layer):
+        def call(self, x):
+            return keras.ops.cast(keras.ops.where(x[:, :1] > 0, x > 0.5, x < -0.5), "float32")
+
+    @keras.saving.register_keras_serializable(package="test_rewrites")
+    class Einsums(keras.layers.Layer):
+        """Equations with no free letter, shared right operands and several contracted letters."""
+
+        def call(self, x):
+            y, e = x * 2.0 + 1.0, keras.ops.einsum
+            pairs = keras.ops.stack([x, y], -1)
+            return [e("bij,bij->b", x, y), e("bij,bkj->bik", x, y), e("bij,bik->bjk", x, y),
+                    e("bij,bi->bj", x, y[:, :, 0]), e("bijk,bkj->bi", pairs, keras.ops.stack([x[:, 0], y[:, 0]], 1))]
+
+    return {cls.__name__: cls for cls in (SoftsignGate, SubclassedRecurrent, CumulativeSum, BoolWhere, Einsums)}
 
 
 def softsign_in_custom_layer():
     import keras
 
-    gate, _ = _register_unreachable_layers()
+    gate = _register_custom_layers()["SoftsignGate"]
     inputs = keras.Input((12,), name="x")
     return keras.Model(inputs, gate(name="gate")(keras.layers.Dense(12)(inputs)), name="custom_softsign")
 
@@ -129,7 +242,7 @@ def softsign_in_custom_layer():
 def subclassed_lstm():
     import numpy as np
 
-    _, subclassed = _register_unreachable_layers()
+    subclassed = _register_custom_layers()["SubclassedRecurrent"]
     model = subclassed(name="subclassed_lstm")
     model(np.zeros((1, *SEQ), "float32"))
     return model
@@ -210,7 +323,7 @@ def case_exports():
 
 @pytest.fixture(scope="session")
 def variants():
-    return parity_variants()
+    return parity_variants(TFJS_RUNTIMES)
 
 
 def _params(cases):
@@ -220,18 +333,46 @@ def _params(cases):
 # --- tests ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("case, target", _params(REWRITTEN))
 def test_rewrite_exports_with_parity(case, target, case_exports, variants):
-    from toolkit.parity.run import check_parity
-
     loaded, results = case_exports[case]
     result = results[target]
     assert result.ok, result.error
     rewrites = read_manifest(result.path)["rewrites"]
     for expected in REWRITTEN[case][1][target]:
         assert any(expected in line for line in rewrites), f"no rewrite mentions {expected!r}: {rewrites}"
-    mine = [v for v in variants if v.target == target]
+    mine = [v for v in variants if v.target == target and not v.runtime_class.is_browser]
     if not mine:
         pytest.skip(f"no runtime for {target} here (tfjs-node needs Node and its packages)")
-    rows = check_parity(loaded, [result], mine)
+    _assert_parity(loaded, result, mine)
+
+
+@pytest.mark.browser
+@needs_browser
+@pytest.mark.parametrize("case", [case for case, (_, expected) in REWRITTEN.items() if "tfjs" in expected])
+def test_tfjs_rewrite_has_parity_in_the_browser(case, case_exports, variants):
+    loaded, results = case_exports[case]
+    assert results["tfjs"].ok, results["tfjs"].error
+    _assert_parity(loaded, results["tfjs"], [v for v in variants if v.target == "tfjs" and v.runtime_class.is_browser])
+
+
+@pytest.mark.parametrize("quantization", ["fp16", "uint8"])
+def test_tfjs_graph_rewrites_hold_with_quantized_weights(quantization, case_exports, variants):
+    """The constants a graph rewrite adds stay float32 beside fp16/uint8 weights."""
+    from toolkit.export.run import export_model
+
+    loaded, _ = case_exports["hard_swish"]
+    (result,) = export_model(loaded, [("tfjs", quantization)], case_exports.root / "artifacts")
+    assert result.ok, result.error
+    assert any("x*relu6(x+3)/6" in line for line in read_manifest(result.path)["rewrites"])
+    mine = [v for v in variants if v.target == "tfjs" and not v.runtime_class.is_browser]
+    if not mine:
+        pytest.skip("no TF.js runtime here (tfjs-node needs Node and its packages)")
+    _assert_parity(loaded, result, mine)
+
+
+def _assert_parity(loaded, result, variants) -> None:
+    from toolkit.parity.run import check_parity
+
+    rows = check_parity(loaded, [result], variants)
     assert rows and all(row.passed for row in rows), [(r.runtime, r.batch, r.error) for r in rows if not r.passed]
 
 
@@ -275,3 +416,80 @@ def test_variable_length_sequence_cannot_be_unrolled(tmp_path):
     assert not result.ok
     for expected in ("tflite:", "While/TensorListReserve", "'gru' (GRU)", "fixed sequence length"):
         assert expected in result.error
+
+
+# --- the TF.js graph rewrites' edge cases, on small hand-written model.json files ---------------
+def _graph_model(folder: Path, nodes: list, weights: list[tuple[str, object]], shards: int = 1) -> Path:
+    """model.json with `nodes`, and `weights` (name, int32 values) spread evenly over `shards` shard files."""
+    import json
+
+    import numpy as np
+
+    blobs = [np.asarray(values, "<i4") for _, values in weights]
+    data = b"".join(b.tobytes() for b in blobs)
+    size = -(-len(data) // shards)
+    paths = [f"group1-shard{i + 1}of{shards}.bin" for i in range(shards)]
+    for i, name in enumerate(paths):
+        (folder / name).write_bytes(data[i * size:(i + 1) * size])
+    specs = [{"name": name, "shape": list(b.shape), "dtype": "int32"} for (name, _), b in zip(weights, blobs)]
+    path = folder / "model.json"
+    path.write_text(json.dumps({"modelTopology": {"node": nodes}, "weightsManifest": [{"paths": paths, "weights": specs}]}))
+    return path
+
+
+def _cumsum_graph(folder: Path, input_shape: dict) -> Path:
+    nodes = [
+        {"name": "x", "op": "Placeholder", "attr": {"shape": {"shape": input_shape}, "dtype": {"type": "DT_FLOAT"}}},
+        {"name": "axis", "op": "Const", "attr": {"value": {"tensor": {"dtype": "DT_INT32", "tensorShape": {}}},
+                                                 "dtype": {"type": "DT_INT32"}}},
+        {"name": "total", "op": "Cumsum", "input": ["x", "axis"], "attr": {"T": {"type": "DT_FLOAT"}}},
+    ]
+    return _graph_model(folder, nodes, [("axis", -1)])
+
+
+def test_cumsum_axis_is_made_positive_from_the_input_rank(tmp_path):
+    from exporters.tfjs_graph import fix_graph_for_tfjs
+    from exporters.tfjs_model import TfjsGraph
+
+    path = _cumsum_graph(tmp_path, {"dim": [{"size": "-1"}, {"size": "3"}, {"size": "5"}]})
+    assert fix_graph_for_tfjs(path, ["total"]) == ["tfjs: Cumsum axis -1 given as 2 (TF.js 4.22 does not normalise a "
+                                                   "negative axis) at total"]
+    graph = TfjsGraph(path)
+    assert int(graph.const_value(graph.node("total")["input"][1])) == 2
+
+
+def test_cumsum_of_unknown_rank_fails_on_one_line(tmp_path):
+    from exporters.tfjs_graph import fix_graph_for_tfjs
+    from toolkit.errors import UnsupportedOpError
+
+    with pytest.raises(UnsupportedOpError, match=r"tfjs: op Cumsum at total has axis -1 and an input of unknown rank") as info:
+        fix_graph_for_tfjs(_cumsum_graph(tmp_path, {"unknownRank": True}), ["total"])
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("equation", ["ii->i", "ab,bc->a", "...ab,abc->...ac", "a,b,c->abc"])
+def test_einsum_without_exact_rewrite_names_its_equation(equation):
+    from exporters.tfjs_einsum import parse_equation
+    from toolkit.errors import UnsupportedOpError
+
+    with pytest.raises(UnsupportedOpError, match=f"Einsum with equation '{equation}' at node"):
+        parse_equation(equation, "node")
+
+
+@pytest.mark.parametrize("shards", [1, 2, 3])  # one shard; equal shards; a shorter last one
+def test_added_constants_keep_every_shard_readable(tmp_path, shards):
+    """TF.js's loader divides by the first shard's size when the others match it: no larger last shard."""
+    import numpy as np
+
+    from exporters.tfjs_model import TfjsGraph
+
+    path = _graph_model(tmp_path, [], [("a", [1, 2]), ("b", [3, 4])], shards=shards)
+    graph = TfjsGraph(path)
+    graph.nodes += [{"name": n, "op": "Const", "attr": {}} for n in ("a", "b")]
+    added = graph.const(np.arange(7), "int32")
+    graph.save()
+    sizes = [(tmp_path / p).stat().st_size for g in graph.data["weightsManifest"] for p in g["paths"]]
+    assert len(set(sizes[:-1])) > 1 or sizes[-1] <= sizes[0], sizes
+    reopened = TfjsGraph(path)
+    assert reopened.const_value(added).tolist() == list(range(7))
+    assert reopened.const_value("b").tolist() == [3, 4]

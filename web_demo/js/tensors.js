@@ -28,7 +28,10 @@ export function fromBase64({ dtype, shape, b64 }) {
 
 /** {dtype, shape, data} -> {dtype, shape, b64} for Python. */
 export function toBase64({ dtype, shape, data }) {
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  // TF.js's cpu backend casts bool/int32 to float32 without copying: data() keeps the narrower array type.
+  const type = arrayType(dtype);
+  const values = data instanceof type ? data : type.from(data);
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   let binary = "";
   const chunk = 0x8000; // String.fromCharCode takes its arguments on the stack
   for (let i = 0; i < bytes.length; i += chunk) {

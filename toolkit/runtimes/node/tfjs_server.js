@@ -204,7 +204,10 @@ function decodeTensor(name, { dtype, shape, data, strings }) {
 }
 
 async function encodeTensor(tensor) {
-  const values = await tensor.data();
+  let values = await tensor.data();
+  // The cpu backend casts bool/int32 to float32 without copying: data() then keeps the narrower array type.
+  const TypedArray = TYPED_ARRAYS[tensor.dtype];
+  if (TypedArray && !(values instanceof TypedArray)) values = TypedArray.from(values);
   const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
   return { dtype: tensor.dtype, shape: tensor.shape, data: bytes.toString('base64') };
 }
