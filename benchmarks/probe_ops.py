@@ -13,6 +13,7 @@ exporter's message).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -29,6 +30,7 @@ from toolkit.tf_env import import_tf  # noqa: E402
 
 SEQ = (8, 6)  # fixed sequence length x features for the recurrent and attention probes
 IMAGE = (12, 12, 3)
+VOLUME = (4, 6, 6, 4)  # depth, height, width, channels
 VOCAB, TOKENS = 50, 10
 TARGETS = ("saved_model", "tflite", "onnx", "tfjs")
 IN_PROCESS_RUNTIMES = ["tf_savedmodel", "litert", "onnxruntime"]
@@ -182,18 +184,35 @@ PROBES: dict[str, Callable] = {
     "IntegerLookup on int32": lambda: _int_input(_k("IntegerLookup", vocabulary=[3, 7, 11, 19], output_mode="int")),
     "Hashing on int32": lambda: _int_input(_k("Hashing", num_bins=8)),
     "Discretization": lambda: _sequence(_layers(_k("Discretization", bin_boundaries=[-1.0, 0.0, 1.0]))),
+    # Grouped and 3D convolutions, 3D pooling, ConvLSTM, bicubic resizing: exact rewrites where a target lacks them.
+    "Conv1D (groups=2)": lambda: _sequence(_layers(_k("Conv1D", 4, 3, groups=2))),
+    "Conv2D (groups=channels)": lambda: _image(_layers(_k("Conv2D", 6, 3, groups=3, padding="same"))),
+    "Conv2D (groups=2)": lambda: _image(_layers(_k("Conv2D", 4, 1), _k("Conv2D", 6, 3, groups=2))),
+    "Conv3D (groups=2)": lambda: _image(_layers(_k("Conv3D", 4, 2, groups=2)), shape=VOLUME),
+    "Conv2DTranspose (output_padding)": lambda: _image(_layers(_k("Conv2DTranspose", 4, 3, strides=2, output_padding=1))),
+    "MaxPooling3D / AveragePooling3D": lambda: _image(
+        _layers(_k("MaxPooling3D"), _k("AveragePooling3D", 2, padding="same")), shape=VOLUME
+    ),
+    "GlobalAveragePooling3D / GlobalMaxPooling3D": lambda: _image(
+        lambda x: _concat(_k("GlobalAveragePooling3D")()(x), _k("GlobalMaxPooling3D")()(x)), shape=VOLUME
+    ),
+    "ConvLSTM2D": lambda: _image(_layers(_k("ConvLSTM2D", 3, 3, padding="same")), shape=(4, 6, 6, 2)),
+    "gelu (exact) -> relu": lambda: _activation_model("gelu", then="relu"),
+    "Resizing (bicubic)": lambda: _image(_layers(_k("Resizing", 16, 10, interpolation="bicubic"))),
+    "UpSampling2D (bicubic)": lambda: _image(_layers(_k("UpSampling2D", interpolation="bicubic"))),
 }
 
 
 
-def _activation_model(name):
+def _activation_model(name, then=None):
     import keras
 
     inputs = keras.Input((16,), name="x")
     hidden = keras.layers.Dense(16)(inputs) * 3.0
     if name == "gelu_approximate":  # an op node: Activation("gelu") has no approximate option
         return keras.Model(inputs, keras.ops.gelu(hidden, approximate=True), name="probe")
-    return keras.Model(inputs, keras.layers.Activation(name)(hidden), name="probe")
+    outputs = keras.layers.Activation(name)(hidden)
+    return keras.Model(inputs, keras.layers.Activation(then)(outputs) if then else outputs, name="probe")
 
 
 def _concat(*tensors):
@@ -241,8 +260,10 @@ def parity_variants(tfjs: Sequence[str] = ("tfjs-node-cpu",)):
     """The in-process runtimes, plus the TF.js variants named in `tfjs` (tfjs-node-cpu, tfjs-node-wasm,
     tfjs-browser) whose runtime is set up here: Node and its packages, Chromium and the web demo's packages."""
     from toolkit.errors import ToolkitError
+    from toolkit.plugins import load_plugins
     from toolkit.runtimes.variants import runtime_variants
 
+    load_plugins()  # fills the runtime registry; run as a script, nothing else has loaded them yet
     variants = list(runtime_variants(IN_PROCESS_RUNTIMES))
     for label in tfjs:
         try:
@@ -306,8 +327,10 @@ def _shown(cell: dict) -> str:
     if status == "ok":
         return "ok" + (f" ({error:.1e})" if error is not None else "")
     if status == "rewritten":
-        # "LSTM 'x': how (why)" per rewritten layer; the reason is shown once per cell.
-        parts = [line.rsplit(" (", 1) for line in cell["rewrites"]]
+        # "LSTM 'x': how (why)" per rewritten layer; the reason is shown once per cell. A TF.js graph fix
+        # ends "(why) at <node>": the node is dropped, so repeats of one fix show once.
+        lines = dict.fromkeys(re.sub(r"\) at \S+$", ")", line) for line in cell["rewrites"])
+        parts = [line.rsplit(" (", 1) for line in lines]
         how = "; ".join(p[0] for p in parts)
         why = "; ".join(dict.fromkeys(p[1].rstrip(")") for p in parts if len(p) == 2))
         return f"rewritten: {how} ({why}; max abs err {error:.1e})".replace("|", "\\|")
@@ -332,6 +355,27 @@ rebuilds the model from its config with the same weights, and never touches the 
   Rewrite: max/sum over `one_hot` (rank-2 integer inputs).
 - **Discretization (output_mode="int") on onnx and tfjs:** `Bucketize` is missing. Rewrite:
   `sum(x >= boundaries)`, the same bucket index.
+- **ConvLSTM1D/2D/3D on tflite and tfjs:** the same loop as LSTM; rewrite: `unroll=True` (ConvLSTM
+  passes it on to Keras's RNN).
+- **Conv1D/2D/3D with groups > 1 on onnx and tfjs (Conv3D also on tflite), and channels_first
+  Conv3D:** Keras's TF backend runs them as an XLA-compiled nested function, which tf2onnx and the
+  TF.js converter leave as an unconvertible `StatefulPartitionedCall`; LiteRT's `CONV_3D` takes no
+  groups. Rewrite (same kernel): a depthwise convolution when each group is one input channel
+  (1D/2D), else one convolution per group on its channels, concatenated. TFLite runs grouped
+  `CONV_2D` itself. A grouped convolution inside a custom layer's `call` fails naming the layer.
+- **Conv2DTranspose/Conv3DTranspose on onnx** when the output is longer than the full transposed
+  convolution (`output_padding` with `padding="valid"`, or a kernel shorter than the stride):
+  tf2onnx writes negative `ConvTranspose` pads. Rewrite: the full transposed convolution, cropped
+  as TF's padding does, then zeros appended.
+- **MaxPooling3D/AveragePooling3D on tflite:** no 3D pooling builtin. Rewrite: 2D pooling over
+  height and width, then over depth (same windows; the global 3D poolings convert as they are).
+- **gelu (exact) feeding a ReLU on tflite:** the converter fuses the ReLU into gelu's last `Mul`,
+  the `GELU` match fails and `Erfc` is left. Rewrite (depends on how layers connect, in
+  `exporters/graph_rewrites.py`): an identity reshape between them.
+- **Resizing/UpSampling2D(interpolation="bicubic") on tflite, tfjs and onnx:** `ResizeBicubic` has
+  no TFLite builtin or TF.js kernel; ONNX's cubic `Resize` (which tf2onnx writes with TF's settings)
+  computes exact weights where TF reads them from a 1024-step table (1e-3 apart). Rewrite: two
+  products with constant interpolation matrices built from TF's table; needs a fixed image size.
 
 Unsupported (the export fails with one UnsupportedOpError naming op, Keras layer and target):
 
@@ -344,6 +388,8 @@ Unsupported (the export fails with one UnsupportedOpError naming op, Keras layer
 - **Recurrent layers with a variable sequence length** on tflite/tfjs: unrolling needs the length;
   the message says to fix it in `keras.Input`. (The toolkit's loader itself also needs fixed
   non-batch dimensions to make sample inputs, so such a model cannot be probed end to end here.)
+- **Bicubic resizing of images of unknown size, or with crop_to_aspect_ratio, pad_to_aspect_ratio
+  or antialias:** the interpolation matrices need the size; the message says so.
 - **Ops inside a custom layer's `call`** (e.g. `keras.ops.softsign` in a subclassed layer, or an
   LSTM in a subclassed model): rewrites work on the model's config, which does not describe
   `call`; the error names the op and the custom layer, with a hint where one exists.

@@ -1,15 +1,19 @@
 """What exact rewrites put in a model's place: formulas and layer classes that compute the same function
 with ops a target has. Built on first use (keras is imported lazily); exporters/rewrites.py uses them.
+Replacements of convolution, pooling and resizing layers live in exporters/replacement_layers.py.
 """
 
 from __future__ import annotations
 
 import functools
 
+from exporters.replacement_layers import layer_classes
+
 FORMULAS = {
     "gelu_erf": "x*(0.5+0.5*erf(x/sqrt(2)))",
     "softsign": "x/(1+|x|)",
     "celu": "max(x,0)+alpha*(exp(min(x,0)/alpha)-1)",
+    "gelu_reshaped": "gelu(x) (exact), then an identity reshape",
 }
 
 
@@ -19,12 +23,19 @@ def custom_objects() -> dict:
     import keras
     from keras import ops
 
+    def identity_reshape(y):
+        """y reshaped to its own shape, in a form the TFLite converter keeps (measured: it folds
+        reshape(y, shape(y)) away when only the batch is dynamic, but not (-1, *static dims))."""
+        dims = tuple(y.shape[1:])
+        return ops.reshape(y, ops.shape(y) if None in dims else (-1, *dims))
+
     functions = {
         # Not 0.5*x*(1+erf(..)): grappler's remapper fuses that exact pattern after a MatMul into
         # _FusedMatMul[GeluExact], which TF.js has no kernel for. Same function, another order.
         "gelu_erf": lambda x: x * (0.5 + 0.5 * ops.erf(x * 0.7071067811865476)),
         "softsign": lambda x: x / (1.0 + ops.abs(x)),
         "celu": lambda x, alpha=1.0: ops.maximum(x, 0.0) + alpha * (ops.exp(ops.minimum(x, 0.0) / alpha) - 1.0),
+        "gelu_reshaped": lambda x: identity_reshape(ops.gelu(x, approximate=False)),
     }
 
     class ToolkitFormula(keras.layers.Layer):
@@ -60,4 +71,5 @@ def custom_objects() -> dict:
         "ToolkitFormula": ToolkitFormula,
         "ToolkitCategoryEncoding": ToolkitCategoryEncoding,
         "ToolkitDiscretization": ToolkitDiscretization,
+        **layer_classes(),
     }

@@ -6,6 +6,9 @@ of every rewrite, which the manifest records; parity later proves each rewrite
 exact. Each rewrite is one small function of a serialized layer config,
 registered in REWRITES under (target, Keras class name); ANY_LAYER matches
 every built-in layer (for activation arguments such as Dense(activation="gelu")).
+The functions for convolution, pooling and resizing layers are in
+exporters/layer_rewrites.py; a rewrite that depends on how layers connect is a
+function of the whole serialized model, in GRAPH_REWRITES (exporters/graph_rewrites.py).
 The user's model is never modified: the rewritten one is a new object.
 Which layers need what was found by benchmarks/probe_ops.py (docs/op_support.md).
 
@@ -21,12 +24,20 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from exporters.config_surgery import input_shape, named, shown, swap_activation, swap_class, swap_op
+from exporters.graph_rewrites import gelu_before_relu
+from exporters.layer_rewrites import bicubic_resize, full_conv_transpose, grouped_conv, separable_pooling_3d
 from exporters.replacements import FORMULAS, custom_objects
 from toolkit.errors import ExportError, UnsupportedOpError, one_line
 from toolkit.model.loading import LoadedModel
 
 ANY_LAYER = "*"
-RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN")
+RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")  # ConvLSTM takes unroll too
+CONVOLUTIONS = ("Conv1D", "Conv2D", "Conv3D")
+TRANSPOSED_CONVOLUTIONS = ("Conv2DTranspose", "Conv3DTranspose")  # tf2onnx converts Conv1DTranspose's pads
+BICUBIC_RESIZERS = ("Resizing", "UpSampling2D")
+BICUBIC_ONNX = "ONNX's cubic Resize computes exact weights where TF's ResizeBicubic uses a 1024-step table"
+XLA_CONV = "cannot convert the XLA-compiled function Keras runs this convolution in"
 
 
 # --- the rewrites: (serialized layer entry, target) -> description, or None when it does not apply ---
@@ -37,22 +48,22 @@ def unroll_recurrent(entry: dict, target: str) -> str | None:
     config = entry["config"]
     if config.get("unroll"):
         return None
-    shape = _input_shape(entry)
+    shape = input_shape(entry)
     if shape is None or len(shape) < 2 or shape[1] is None:
         raise UnsupportedOpError(
             f"{target}: op While/TensorListReserve (from Keras layer '{config['name']}' ({entry['class_name']})) "
             f"is not supported by {target}, and the exact rewrite (unrolling the loop) needs a fixed sequence "
-            f"length, but the layer's input shape is {_shown(shape)}; give keras.Input a fixed number of "
+            f"length, but the layer's input shape is {shown(shape)}; give keras.Input a fixed number of "
             "timesteps, e.g. keras.Input((T, features))"
         )
     config["unroll"] = True
-    return f"{_named(entry)}: recurrent loop unrolled over its {shape[1]} timesteps"
+    return f"{named(entry)}: recurrent loop unrolled over its {shape[1]} timesteps"
 
 
 def gelu_activation_via_erf(entry: dict, target: str) -> str | None:
     """activation="gelu" (exact) -> 0.5*x*(1+erf(x/sqrt(2))): TF computes it with Erfc."""
-    if _swap_activation(entry, "gelu", "gelu_erf"):
-        return f"{_named(entry)}: gelu computed as {FORMULAS['gelu_erf']}"
+    if swap_activation(entry, "gelu", "gelu_erf"):
+        return f"{named(entry)}: gelu computed as {FORMULAS['gelu_erf']}"
     return None
 
 
@@ -60,43 +71,43 @@ def gelu_op_via_erf(entry: dict, target: str) -> str | None:
     """keras.ops.gelu(x, approximate=False) in a Functional model -> the same function without Erfc."""
     if entry["config"].get("approximate", True):
         return None  # the tanh approximation converts as it is
-    _swap_op(entry, "gelu_erf")
+    swap_op(entry, "gelu_erf")
     return f"keras.ops.gelu '{entry['config']['name']}': computed as {FORMULAS['gelu_erf']}"
 
 
 def softsign_activation(entry: dict, target: str) -> str | None:
     """activation="softsign" -> x/(1+|x|), the definition of the Softsign op the target lacks."""
-    if _swap_activation(entry, "softsign", "softsign"):
-        return f"{_named(entry)}: softsign computed as {FORMULAS['softsign']}"
+    if swap_activation(entry, "softsign", "softsign"):
+        return f"{named(entry)}: softsign computed as {FORMULAS['softsign']}"
     return None
 
 
 def softsign_op(entry: dict, target: str) -> str | None:
-    _swap_op(entry, "softsign")
+    swap_op(entry, "softsign")
     return f"keras.ops.softsign '{entry['config']['name']}': computed as {FORMULAS['softsign']}"
 
 
 def celu_activation(entry: dict, target: str) -> str | None:
     """activation="celu" -> Expm1 written as exp(z)-1 (equal; the absolute difference is ~1 ulp of 1)."""
-    if _swap_activation(entry, "celu", "celu"):
-        return f"{_named(entry)}: celu computed as {FORMULAS['celu']}"
+    if swap_activation(entry, "celu", "celu"):
+        return f"{named(entry)}: celu computed as {FORMULAS['celu']}"
     return None
 
 
 def celu_op(entry: dict, target: str) -> str | None:
-    _swap_op(entry, "celu", alpha=entry["config"].get("alpha", 1.0))
+    swap_op(entry, "celu", alpha=entry["config"].get("alpha", 1.0))
     return f"keras.ops.celu '{entry['config']['name']}': computed as {FORMULAS['celu']}"
 
 
 def category_encoding_via_one_hot(entry: dict, target: str) -> str | None:
     """multi_hot/count of (batch, tokens) ints: bincount -> max/sum over one_hot (out-of-range ids count nowhere in both)."""
     config = entry["config"]
-    shape = _input_shape(entry)
+    shape = input_shape(entry)
     if config.get("output_mode") not in ("multi_hot", "count") or config.get("sparse") or not shape or len(shape) != 2:
         return None
-    _swap_class(entry, "ToolkitCategoryEncoding")
+    swap_class(entry, "ToolkitCategoryEncoding")
     reduce = "max" if config["output_mode"] == "multi_hot" else "sum"
-    return f"{_named(entry, 'CategoryEncoding')}: {config['output_mode']} as {reduce} over one_hot instead of DenseBincount"
+    return f"{named(entry, 'CategoryEncoding')}: {config['output_mode']} as {reduce} over one_hot instead of DenseBincount"
 
 
 def discretization_via_comparisons(entry: dict, target: str) -> str | None:
@@ -104,13 +115,13 @@ def discretization_via_comparisons(entry: dict, target: str) -> str | None:
     config = entry["config"]
     if config.get("output_mode", "int") != "int" or not config.get("bin_boundaries"):
         return None
-    _swap_class(entry, "ToolkitDiscretization")
-    return f"{_named(entry, 'Discretization')}: bucket index computed as sum(x >= boundaries) instead of Bucketize"
+    swap_class(entry, "ToolkitDiscretization")
+    return f"{named(entry, 'Discretization')}: bucket index computed as sum(x >= boundaries) instead of Bucketize"
 
 
 @dataclass(frozen=True)
 class Rewrite:
-    function: Callable  # (layer config entry, target) -> description or None
+    function: Callable  # (layer config entry, target) -> description or None; graph: (model config, target) -> list
     why: str  # what the target lacks; goes into the manifest after the description
 
 
@@ -148,12 +159,35 @@ REWRITES = _table(
     # Discretization is Bucketize, which tf2onnx cannot convert and TF.js lacks.
     ("onnx", ("Discretization",), discretization_via_comparisons, "tf2onnx cannot convert Bucketize"),
     ("tfjs", ("Discretization",), discretization_via_comparisons, "TF.js lacks Bucketize"),
+    # Keras runs grouped convolutions (and channels_first Conv3D) as an XLA-compiled nested function
+    # (StatefulPartitionedCall) that tf2onnx and the TF.js converter leave unconverted. TFLite inlines it;
+    # LiteRT runs grouped CONV_2D, but its CONV_3D rejects a grouped kernel when the model is prepared
+    # and an NCDHW Conv3D has no builtin.
+    ("onnx", CONVOLUTIONS, grouped_conv, f"tf2onnx {XLA_CONV}"),
+    ("tfjs", CONVOLUTIONS, grouped_conv, f"the TF.js converter {XLA_CONV}"),
+    ("tflite", ("Conv3D",), grouped_conv, "TFLite's CONV_3D takes neither groups nor channels_first"),
+    # An output longer than the full transposed convolution: tf2onnx writes negative ConvTranspose pads.
+    ("onnx", TRANSPOSED_CONVOLUTIONS, full_conv_transpose, "tf2onnx writes negative ConvTranspose pads"),
+    # TFLite builtins have no MaxPool3D/AvgPool3D (the global 3D poolings are MEAN/REDUCE_MAX and convert).
+    ("tflite", ("MaxPooling3D", "AveragePooling3D"), separable_pooling_3d, "TFLite builtins lack 3D pooling"),
+    # ResizeBicubic: no TFLite builtin, no TF.js kernel. tf2onnx writes the matching ONNX Resize (cubic,
+    # a=-0.5, exclude_outside, half_pixel), but ONNX Runtime evaluates the kernel exactly where TF reads
+    # it from a 1024-step table: up to 1.3e-3 apart on the test case, over the float32 tolerance.
+    ("tflite", BICUBIC_RESIZERS, bicubic_resize, "TFLite builtins lack ResizeBicubic"),
+    ("tfjs", BICUBIC_RESIZERS, bicubic_resize, "TF.js lacks ResizeBicubic"),
+    ("onnx", BICUBIC_RESIZERS, bicubic_resize, BICUBIC_ONNX),
 )
+
+# target -> rewrites of the whole serialized model: (model config, target) -> descriptions.
+GRAPH_REWRITES = {
+    # The converter fuses a ReLU into exact gelu's last Mul and then cannot match GELU (leaves Erfc).
+    "tflite": (Rewrite(gelu_before_relu, "the TFLite converter fuses the ReLU into gelu and leaves Erfc"),),
+}
 
 
 def prepare_for_target(loaded: LoadedModel, target: str) -> tuple[LoadedModel, list[str]]:
     """(LoadedModel to convert, [rewrite descriptions]) for `target`."""
-    if not any(key[0] == target for key in REWRITES):
+    if not any(key[0] == target for key in REWRITES) and target not in GRAPH_REWRITES:
         return loaded, []
     import keras
 
@@ -161,7 +195,8 @@ def prepare_for_target(loaded: LoadedModel, target: str) -> tuple[LoadedModel, l
         config = copy.deepcopy(keras.saving.serialize_keras_object(loaded.model))
     except Exception:  # a subclassed model without get_config: no layer config to rewrite
         return loaded, []
-    descriptions: list[str] = []
+    # Graph rewrites first: they read layers as the user wrote them.
+    descriptions = [f"{d} ({r.why})" for r in GRAPH_REWRITES.get(target, ()) for d in r.function(config, target)]
     _rewrite_entries(config, target, descriptions)
     if not descriptions:
         return loaded, []
@@ -202,42 +237,3 @@ def _rebuild(model, config):
     rebuilt = keras.saving.deserialize_keras_object(config, custom_objects=custom_objects(), safe_mode=False)
     rebuilt.set_weights(model.get_weights())
     return rebuilt
-
-
-# --- config surgery ---
-
-
-def _swap_activation(entry: dict, name: str, formula: str) -> bool:
-    """Replace activation arguments equal to `name` in a built-in layer; True if any changed."""
-    if not str(entry.get("module", "")).startswith("keras.layers"):
-        return False  # a custom layer may resolve its activation where our replacement is unknown
-    config = entry["config"]
-    changed = [key for key, value in config.items() if key.endswith("activation") and value == name]
-    for key in changed:
-        config[key] = custom_objects()[formula]  # activations.get passes a callable through
-    return bool(changed)
-
-
-def _swap_op(entry: dict, formula: str, **params) -> None:
-    """A keras.ops node of a Functional model -> a weightless layer computing `formula`, same name."""
-    _swap_class(entry, "ToolkitFormula")
-    entry["config"] = {"name": entry["config"]["name"], "formula": formula, "params": params}
-
-
-def _swap_class(entry: dict, class_name: str) -> None:
-    entry.update(module=None, class_name=class_name, registered_name=class_name)
-
-
-def _named(entry: dict, class_name: str | None = None) -> str:
-    return f"{class_name or entry['class_name']} '{entry['config']['name']}'"
-
-
-def _input_shape(entry: dict):
-    shape = (entry.get("build_config") or {}).get("input_shape")
-    if shape and isinstance(shape[0], (list, tuple)):  # [sequence shape, initial state shapes...]
-        shape = shape[0]
-    return shape
-
-
-def _shown(shape) -> str:
-    return "unknown" if shape is None else "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

@@ -29,6 +29,13 @@ OP_HINTS = {
     "TensorListSetItem": _UNROLL,
     "TensorListFromTensor": _UNROLL,
     "Erfc": "use gelu with approximate=True, or keras.ops.erf instead of erfc",
+    # Keras's TF backend compiles a grouped convolution (groups > 1) or a channels_first Conv3D into
+    # a nested XLA function; the converter sees only the call of that function.
+    "StatefulPartitionedCall": (
+        "the op is Keras's XLA-compiled nested function, which it uses for grouped convolutions (groups > 1) "
+        "and channels_first Conv3D: build the model as Functional/Sequential so the exporter can rewrite the "
+        "layer, or use DepthwiseConv2D / one convolution per group"
+    ),
     "HashTableV2": "do the vocabulary lookup before the model (in the input pipeline)",
     "LookupTableFindV2": "do the vocabulary lookup before the model (in the input pipeline)",
     "StringToHashBucketFast": "hash the values before the model (in the input pipeline)",

@@ -160,6 +160,71 @@ def one_hot():
 
     inputs = keras.Input((1,), dtype="int32", name="ids")
     return keras.Model(inputs, keras.layers.CategoryEncoding(VOCAB, output_mode="one_hot", name="hot")(inputs), name="one_hot")
+def grouped_conv():
+    import keras
+
+    image, seq = keras.Input((6, 6, 4), name="image"), keras.Input(SEQ, name="seq")
+    depthwise = keras.layers.Conv2D(8, 3, groups=4, padding="same", name="depthwise_like")(image)
+    grouped = keras.layers.Conv2D(8, 3, groups=2, activation="relu", name="grouped")(depthwise)
+    grouped_1d = keras.layers.Conv1D(6, 3, groups=3, padding="causal", name="grouped_1d")(seq)
+    return keras.Model([image, seq], [grouped, grouped_1d], name="grouped_conv")
+
+
+def conv_3d():
+    import keras
+
+    volume = keras.Input((4, 4, 4, 4), name="volume")
+    grouped = keras.layers.Conv3D(4, 2, groups=2, name="grouped_3d")(volume)
+    first = keras.layers.Conv3D(3, 2, data_format="channels_first", name="channels_first_3d")(volume)
+    return keras.Model(volume, [grouped, first], name="conv_3d")
+
+
+def conv_transpose():
+    import keras
+
+    image = keras.Input((5, 5, 3), name="image")
+    padded = keras.layers.Conv2DTranspose(4, 3, strides=2, output_padding=1, name="output_padding")(image)
+    sparse = keras.layers.Conv2DTranspose(2, 2, strides=3, padding="same", name="kernel_below_stride")(image)
+    return keras.Model(image, [padded, sparse], name="conv_transpose")
+
+
+def pooling_3d():
+    import keras
+
+    volume = keras.Input((4, 6, 6, 3), name="volume")
+    peak = keras.layers.MaxPooling3D(2, name="max_3d")(volume)
+    mean = keras.layers.AveragePooling3D((2, 3, 2), strides=(1, 2, 2), padding="same", name="avg_3d")(volume)
+    pooled = [keras.layers.GlobalAveragePooling3D()(volume), keras.layers.GlobalMaxPooling3D()(volume)]
+    flat = [keras.layers.Flatten()(t) for t in (peak, mean)]
+    return keras.Model(volume, keras.layers.Concatenate(name="pooled")(flat + pooled), name="pooling_3d")
+
+
+def conv_lstm():
+    import keras
+
+    frames, signals = keras.Input((4, 5, 5, 2), name="frames"), keras.Input((4, 6, 2), name="signals")
+    lstm_2d = keras.layers.ConvLSTM2D(3, 3, padding="same", return_sequences=True, name="conv_lstm_2d")(frames)
+    lstm_1d = keras.layers.ConvLSTM1D(3, 3, name="conv_lstm_1d")(signals)
+    return keras.Model([frames, signals], [lstm_2d, lstm_1d], name="conv_lstm")
+
+
+def gelu_feeds_relu():
+    import keras
+
+    inputs = keras.Input((6,), name="x")
+    dense = keras.layers.Dense(6, activation="gelu", name="dense")(inputs)
+    relu6 = keras.layers.Activation("relu6", name="r6")(keras.layers.Dropout(0.2, name="drop")(dense))
+    relu = keras.layers.Activation("relu", name="r")(keras.layers.Activation("gelu", name="g")(inputs * 2.0))
+    return keras.Model(inputs, [relu6, relu], name="gelu_feeds_relu")
+
+
+def bicubic():
+    import keras
+
+    image = keras.Input((5, 4, 3), name="image")
+    resized = keras.layers.Resizing(8, 9, interpolation="bicubic", name="resize")(image)
+    upsampled = keras.layers.UpSampling2D((2, 3), interpolation="bicubic", name="upsample")(image)
+    return keras.Model(image, [resized, upsampled], name="bicubic")
 
 
 # case -> (builder, {target: substrings every rewrite description of that target must show})
@@ -185,6 +250,21 @@ REWRITTEN = {
     "max_pool_3d": (max_pool_3d, {"tfjs": ["MaxPool3D computed as two MaxPool", "/pool_1/", "/pool_same_1/"]}),
     "one_hot": (one_hot, {"tfjs": ["OneHot computed as a select", "/hot_1/"]}),
     "bool_where": (bool_where, {"tfjs": ["SelectV2 on bool computed as (c AND a) OR (NOT c AND b)", "/pick_1/"]}),
+    "grouped_conv": (grouped_conv, {t: [
+        "Conv2D 'depthwise_like': groups=4 computed as a depthwise convolution (multiplier 2)",
+        "Conv2D 'grouped': groups=2 computed as 2 convolutions", "Conv1D 'grouped_1d': groups=3 computed as 3 convolutions",
+    ] for t in ("onnx", "tfjs")}),
+    "conv_3d": (conv_3d, {t: ["Conv3D 'grouped_3d': groups=2", "Conv3D 'channels_first_3d': channels_first"]
+                          for t in ("tflite", "onnx", "tfjs")}),
+    "conv_transpose": (conv_transpose, {"onnx": [
+        "Conv2DTranspose 'output_padding'", "Conv2DTranspose 'kernel_below_stride'", "zeros appended", "negative",
+    ]}),
+    "pooling_3d": (pooling_3d, {"tflite": ["MaxPooling3D 'max_3d'", "AveragePooling3D 'avg_3d'", "2D pooling"]}),
+    "conv_lstm": (conv_lstm, {t: ["ConvLSTM2D 'conv_lstm_2d'", "ConvLSTM1D 'conv_lstm_1d'", "unrolled over its 4"]
+                              for t in ("tflite", "tfjs")}),
+    "gelu_feeds_relu": (gelu_feeds_relu, {"tflite": ["Dense 'dense'", "Activation 'g'", "identity reshape"]}),
+    "bicubic": (bicubic, {t: ["Resizing 'resize'", "UpSampling2D 'upsample'", "ResizeBicubic"]
+                          for t in ("tflite", "onnx", "tfjs")}),
 }
 
 
@@ -198,6 +278,18 @@ def _register_custom_layers():
     class SoftsignGate(keras.layers.Layer):
         def call(self, x):
             return keras.ops.softsign(x) * x
+
+    @keras.saving.register_keras_serializable(package="test_rewrites")
+    class GroupedBlock(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.conv = keras.layers.Conv2D(4, 3, groups=2, name="inner_grouped")
+
+        def build(self, input_shape):
+            self.conv.build(input_shape)
+
+        def call(self, x):
+            return self.conv(x)
 
     @keras.saving.register_keras_serializable(package="test_rewrites")
     class SubclassedRecurrent(keras.Model):
@@ -228,7 +320,7 @@ def _register_custom_layers():
             return [e("bij,bij->b", x, y), e("bij,bkj->bik", x, y), e("bij,bik->bjk", x, y),
                     e("bij,bi->bj", x, y[:, :, 0]), e("bijk,bkj->bi", pairs, keras.ops.stack([x[:, 0], y[:, 0]], 1))]
 
-    return {cls.__name__: cls for cls in (SoftsignGate, SubclassedRecurrent, CumulativeSum, BoolWhere, Einsums)}
+    return {cls.__name__: cls for cls in (SoftsignGate, SubclassedRecurrent, CumulativeSum, BoolWhere, Einsums, GroupedBlock)}
 
 
 def softsign_in_custom_layer():
@@ -246,6 +338,21 @@ def subclassed_lstm():
     model = subclassed(name="subclassed_lstm")
     model(np.zeros((1, *SEQ), "float32"))
     return model
+
+
+def grouped_conv_in_custom_layer():
+    import keras
+
+    block = _register_custom_layers()["GroupedBlock"]
+    image = keras.Input((6, 6, 4), name="image")
+    return keras.Model(image, block(name="block")(image), name="custom_grouped_conv")
+
+
+def bicubic_any_size():
+    import keras
+
+    image = keras.Input((None, None, 3), name="image")
+    return keras.Model(image, keras.layers.Resizing(6, 6, interpolation="bicubic", name="resize")(image), name="bicubic_any_size")
 
 
 def hashing():
@@ -276,6 +383,14 @@ UNSUPPORTED = {
         "tflite": ["tflite:", "AsString, StringToHashBucketFast", "'hasher' (Hashing)"],
         "onnx": ["onnx (opset 17):", "op StringToHashBucketFast", "'hasher' (Hashing)"],
         "tfjs": ["tfjs:", "op AsString", "'hasher' (Hashing)"],
+    }),
+    "grouped_conv_in_custom_layer": (grouped_conv_in_custom_layer, {
+        "onnx": ["onnx (opset 17):", "op StatefulPartitionedCall", "'inner_grouped' (Conv2D)", "grouped convolutions"],
+        "tfjs": ["tfjs:", "op StatefulPartitionedCall", "'inner_grouped' (Conv2D)", "grouped convolutions"],
+    }),
+    "bicubic_any_size": (bicubic_any_size, {
+        t: [f"{t}: op ResizeBicubic", "'resize' (Resizing)", "fixed image size", "(None, None, None, 3)"]
+        for t in ("tflite", "onnx", "tfjs")
     }),
     "integer_lookup": (integer_lookup, {
         t: [f"{t}", "LookupTableFindV2", "'ids' (IntegerLookup)", "input pipeline"] for t in ("tflite", "onnx", "tfjs")
