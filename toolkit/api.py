@@ -32,8 +32,7 @@ InputRange = tuple[float, float]
 
 
 def _ready() -> None:
-    """One quiet TensorFlow import and every exporter and runtime registered."""
-    import_tf()
+    """Every exporter and runtime registered (TensorFlow is imported when a model is loaded)."""
     load_plugins()
 
 
@@ -83,6 +82,7 @@ def load(model: ModelRef, custom_objects: Path | None = None, unsafe: bool = Fal
     `input_range` (low, high) declares the values every float input takes, for generated samples.
     """
     _ready()
+    import_tf()
     from toolkit.model.loading import LoadedModel, resolve_model
     from toolkit.model.samples import with_input_range
 
@@ -104,8 +104,22 @@ def export(model: ModelRef, targets: Sequence[str] = ("saved_model",), quantizat
     from toolkit.export.run import export_model
 
     pairs = plan_exports(targets, quantizations)  # validate before loading anything
-    loaded = load(model, custom_objects, unsafe, input_range)
+    loaded = _described_or_loaded(model, custom_objects, unsafe, input_range)
     return _nothing_skipped_only(export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start))
+
+
+def _described_or_loaded(model: ModelRef, custom_objects: Path | None, unsafe: bool,
+                         input_range: InputRange | None) -> LoadedModel:
+    """A large .keras file is only described (in a child: this process never holds its weights, see
+    toolkit/export/isolation.py); anything else is loaded here."""
+    from toolkit.export import isolation
+
+    if isinstance(model, (str, Path)) and str(model).endswith(".keras") and isolation.wanted_for(Path(model)):
+        from toolkit.model.loading import check_keras_archive
+
+        check_keras_archive(Path(model))  # the usual one-line errors, before a child starts
+        return isolation.describe_in_child(str(model), custom_objects, unsafe, input_range)
+    return load(model, custom_objects, unsafe, input_range)
 
 
 def _nothing_skipped_only(results: list[ExportResult]) -> list[ExportResult]:

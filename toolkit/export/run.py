@@ -25,6 +25,7 @@ from toolkit.errors import (
     ToolkitError,
     one_line,
 )
+from toolkit.export import isolation
 from toolkit.export.golden import write_golden
 from toolkit.export.layout import artifact_dir, artifact_size
 from toolkit.export.manifest import (
@@ -159,6 +160,15 @@ def _produce(loaded: LoadedModel, target: str, quantization: str, folder: Path, 
         return result
 
 
+def _export_one(loaded: LoadedModel, target: str, quantization: str, folder: Path, options: dict) -> ExportResult:
+    """In a child process for a large model (toolkit/export/isolation.py), else here."""
+    if loaded.model is None or isolation.wanted_for(loaded.path):
+        fields = isolation.export_in_child(loaded, target, quantization, folder, options)
+        return ExportResult(**{"model": loaded.name, "target": target, "quantization": quantization, "path": folder,
+                               **fields})
+    return export_here(loaded, target, quantization, folder, options)
+
+
 def _lacks_samples(loaded: LoadedModel, entry: ExporterEntry, quantization: str, options: dict) -> bool:
     """A quantization that calibrates on samples, for a model with none of its own and no --calibration."""
     return quantization in entry.needs_samples and loaded.reference is None and not options.get("calibration")
@@ -173,7 +183,8 @@ def _conflict_text(model_dir: Path, conflicts: dict[tuple[str, str], str]) -> st
                      for reason, labels in by_reason.items())
 
 
-def _export_one(loaded: LoadedModel, target: str, quantization: str, folder: Path, options: dict) -> ExportResult:
+def export_here(loaded: LoadedModel, target: str, quantization: str, folder: Path, options: dict) -> ExportResult:
+    """Convert, verify and publish one artifact in this process (the caller holds the artifact's lock)."""
     result = ExportResult(loaded.name, target, quantization, folder)
     entry = exporters()[target]
     started = time.perf_counter()

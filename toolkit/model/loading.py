@@ -24,10 +24,19 @@ if TYPE_CHECKING:
 class LoadedModel:
     name: str  # reference name, or the .keras file's stem
     path: Path  # the .keras file the artifacts are made from
-    model: object  # keras.Model
+    model: object  # keras.Model; None where only the signature was read (in a child process, for a large model)
     signature: ModelSignature
     source_sha256: str
     reference: object = None  # models.ReferenceModel for reference models, else None
+    # How to load it again, in another process (toolkit/export/isolation.py): the flags it was loaded with.
+    custom_objects: Path | None = None
+    unsafe: bool = False
+    input_range: tuple[float, float] | None = None  # declared with --input-range
+
+    @property
+    def spec(self) -> str:
+        """What --model was: a reference name, or the .keras path."""
+        return self.name if self.reference is not None else str(self.path)
 
 
 def import_custom_objects(path: Path | None) -> None:
@@ -118,7 +127,8 @@ def _check_config(path: Path, config: dict, unsafe: bool) -> None:
         )
 
 
-def _check_keras_archive(path: Path) -> None:
+def check_keras_archive(path: Path) -> None:
+    """One-line ModelLoadError for a missing, non-.keras, truncated or corrupt file."""
     if not path.exists():
         raise ModelLoadError(f"model file {path} does not exist; pass a reference model name (toolkit list) or a .keras path")
     if path.is_dir() or path.suffix != ".keras":
@@ -139,7 +149,7 @@ def load_keras_file(path: Path, custom_objects: Path | None = None, unsafe: bool
     import keras
 
     path = Path(path)
-    _check_keras_archive(path)
+    check_keras_archive(path)
     import_custom_objects(custom_objects)
     _check_config(path, _read_config(path), unsafe)
     try:
@@ -211,4 +221,5 @@ def resolve_model(spec: str, custom_objects: Path | None = None, unsafe: bool = 
         signature = describe_model(model, input_specs)
     except ValueError as error:
         raise ModelLoadError(str(error)) from error
-    return LoadedModel(name, path, model, signature, sha256_file(path), reference)
+    return LoadedModel(name, path, model, signature, sha256_file(path), reference,
+                       Path(custom_objects).resolve() if custom_objects else None, unsafe)

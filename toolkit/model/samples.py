@@ -32,4 +32,5 @@ def with_input_range(loaded: LoadedModel, low: float, high: float) -> LoadedMode
         return dataclasses.replace(spec, value_range=(float(low), float(high)), range_source="--input-range")
 
     inputs = tuple(declared(spec) for spec in loaded.signature.inputs)
-    return dataclasses.replace(loaded, signature=dataclasses.replace(loaded.signature, inputs=inputs))
+    return dataclasses.replace(loaded, signature=dataclasses.replace(loaded.signature, inputs=inputs),
+                               input_range=(float(low), float(high)))
