@@ -396,9 +396,9 @@ def process_label(pid: int) -> str:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
         return "?"
-    if "toolkit.export.worker" in argv:
+    if "toolkit.worker" in argv:
         try:
-            job = json.loads(Path(argv[argv.index("toolkit.export.worker") + 1]).read_text())
+            job = json.loads(Path(argv[argv.index("toolkit.worker") + 1]).read_text())
             return f"worker {job['target']}:{job['quantization']}"
         except (OSError, ValueError, IndexError, KeyError):
             return "worker"

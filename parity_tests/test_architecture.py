@@ -26,7 +26,7 @@ LAYERS = (
     ("parity", ("toolkit.parity",)),
     ("bench", ("toolkit.bench",)),
     ("demo", ("toolkit.demo",)),
-    ("api", ("toolkit.api", "toolkit.plugins")),
+    ("api", ("toolkit.api", "toolkit.plugins", "toolkit.worker")),  # worker: the export child's entry point
     ("cli", ("toolkit.cli", "toolkit.console")),
 )
 

@@ -47,8 +47,8 @@ def workers(parent: int) -> list:
             argv = child.cmdline()
         except psutil.Error:
             continue
-        if "toolkit.export.worker" in argv:
-            job = Path(argv[argv.index("toolkit.export.worker") + 1])
+        if "toolkit.worker" in argv:
+            job = Path(argv[argv.index("toolkit.worker") + 1])
             found.append((child, json.loads(job.read_text()) if job.exists() else {}))
     return found
 

@@ -1,4 +1,4 @@
-"""Large models are exported one artifact per child process (toolkit/export/worker.py).
+"""Large models are exported one artifact per child process (toolkit/worker.py).
 
 Measured on a model with 202 MB of float32 weights (benchmarks/export_memory.py, 2 cores):
 `toolkit export --target all` in one process peaked at 12.0 GB RSS, 150 s. Converters keep what
@@ -93,7 +93,7 @@ def _run_child(job: dict, scratch_parent: Path, label: str) -> tuple[dict | None
         job_file.write_text(json.dumps(job))
         env = {**os.environ, "TMPDIR": scratch, **CHILD_ENV.get(label, {})}
         env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-        process = subprocess.Popen([sys.executable, "-m", "toolkit.export.worker", str(job_file), str(result_file)],
+        process = subprocess.Popen([sys.executable, "-m", "toolkit.worker", str(job_file), str(result_file)],
                                    stdin=subprocess.PIPE, env=env)  # never written: its EOF tells the child we died
         try:
             code = process.wait()

@@ -1,6 +1,6 @@
 """A child process that loads one model and either describes it or exports one artifact of it.
 
-    python -m toolkit.export.worker JOB.json RESULT.json
+    python -m toolkit.worker JOB.json RESULT.json
 
 toolkit/export/isolation.py writes the job, waits and reads the result. Every byte a converter
 allocated goes back to the OS when this process exits, so exporting several targets of a large
