@@ -37,10 +37,26 @@ def named(entry: dict, class_name: str | None = None) -> str:
 
 def input_shape(entry: dict) -> list | None:
     """The layer's built input shape (batch first), or None when the config does not record it."""
-    shape = (entry.get("build_config") or {}).get("input_shape")
+    built = entry.get("build_config") or {}
+    shape = built.get("input_shape")
+    if shape is None and built.get("shapes_dict"):  # built from several call arguments (an RNN's initial_state):
+        shape = next(iter(built["shapes_dict"].values()))  # the first is the main input (an RNN's sequences)
+    if shape is None:  # lookup layers record no build shape: a Functional call's first input tensor has one
+        shape = _first_inbound_shape(entry.get("inbound_nodes"))
     if shape and isinstance(shape[0], (list, tuple)):  # [sequence shape, initial state shapes...]
         shape = shape[0]
     return shape
+
+
+def _first_inbound_shape(node) -> list | None:
+    """The shape of the first __keras_tensor__ a serialized call takes (None when there is none)."""
+    if isinstance(node, (list, tuple)):
+        return next((s for s in map(_first_inbound_shape, node) if s is not None), None)
+    if isinstance(node, dict):
+        if node.get("class_name") == "__keras_tensor__":
+            return node["config"].get("shape")
+        return next((s for s in map(_first_inbound_shape, node.values()) if s is not None), None)
+    return None
 
 
 def shown(shape: Sequence | None) -> str:

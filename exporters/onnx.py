@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from exporters.details import ExportDetails
+from exporters.onnx_graph import fill_output_shapes, resize_with_sizes
 from exporters.unsupported_ops import TABLE_OPS, ops_in_saved_model, refuse_string_ops, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
 from toolkit.errors import ExportError, UnsupportedOpError
@@ -57,8 +58,20 @@ def export_onnx(loaded: LoadedModel, staging: Path, quantization: str, options: 
             raise unsupported_op_error(
                 f"onnx (opset {opset})", unconverted, loaded.model, "tf2onnx has no conversion of {it} to ONNX"
             )
+    rewrites = fix_graph_for_onnx(target, loaded)
     check_onnx(target, loaded)
-    return ExportDetails(main_file="model.onnx", notes=[f"opset {opset}"])
+    return ExportDetails(main_file="model.onnx", rewrites=rewrites, notes=[f"opset {opset}"])
+
+
+def fix_graph_for_onnx(path: Path, loaded: LoadedModel) -> list[str]:
+    """Apply exporters/onnx_graph.py's fixes to the file in place; returns the rewrites made."""
+    import onnx
+
+    model = onnx.load(str(path))
+    rewrites = fill_output_shapes(model, loaded.signature) + resize_with_sizes(model)
+    if rewrites:
+        onnx.save(model, str(path))
+    return rewrites
 
 
 def unconverted_nodes(path: Path) -> dict[str, list[str]]:

@@ -102,8 +102,7 @@ def layer_classes() -> dict:
 
         def call(self, inputs):
             x = to_channels_last(self, inputs)
-            full = ops.conv_transpose(x, self.kernel, strides=list(self.strides), padding="valid", output_padding=0,
-                                      dilation_rate=self.dilation_rate, data_format="channels_last")
+            full = self.full_size(x)
             index, padding = [slice(None)], [(0, 0)]
             for axis in range(self.rank):
                 before, after, extra = transpose_crop(self, axis)
@@ -111,6 +110,34 @@ def layer_classes() -> dict:
                 padding.append((0, extra))
             outputs = ops.pad(full[tuple(index)], [*padding, (0, 0)])
             return bias_and_activation(self, from_channels_last(self, outputs))
+
+        def full_size(self, x):
+            return ops.conv_transpose(x, self.kernel, strides=list(self.strides), padding="valid", output_padding=0,
+                                      dilation_rate=self.dilation_rate, data_format="channels_last")
+
+    class DirectConvTranspose(FullConvTranspose):
+        """The full transposed convolution as a plain convolution: the input with stride-1 zeros inserted
+        between its cells and a dilated kernel's length - 1 zeros around it, convolved with the kernel flipped
+        in space and with its channel axes swapped. Each output cell sums the same products."""
+
+        def full_size(self, x):
+            kernel = ops.flip(self.kernel, axis=tuple(range(self.rank)))
+            kernel = ops.swapaxes(kernel, -1, -2)  # (..., filters, in) -> (..., in, filters)
+            for axis, (stride, size) in enumerate(zip(self.strides, self.kernel_size), start=1):
+                x = insert_zeros(x, axis, stride)
+                reach = (size - 1) * self.dilation_rate[axis - 1]
+                x = ops.pad(x, [(0, 0)] * axis + [(reach, reach)] + [(0, 0)] * (self.rank + 1 - axis))
+            return ops.conv(x, kernel, strides=1, padding="valid", dilation_rate=self.dilation_rate,
+                            data_format="channels_last")
+
+    def insert_zeros(x, axis, stride):
+        """stride - 1 zeros between neighbouring cells along `axis` (a static size): stacked, merged, trimmed."""
+        if stride == 1:
+            return x
+        stacked = ops.stack([x] + [ops.zeros_like(x)] * (stride - 1), axis=axis + 1)
+        shape = list(x.shape)
+        merged = ops.reshape(stacked, [-1, *shape[1:axis], shape[axis] * stride, *shape[axis + 1:]])
+        return ops.take(merged, np.arange((shape[axis] - 1) * stride + 1), axis=axis)
 
     class SeparablePooling3D:
         """3D max/average pooling as a 2D pooling over (height, width), then one over depth: windows are
@@ -127,6 +154,18 @@ def layer_classes() -> dict:
             pooled = pool(ops.reshape(planes, (-1, depth, rows * cols, channels)), (pd, 1), (sd, 1))
             outputs = ops.reshape(pooled, (-1, ops.shape(pooled)[1], rows, cols, channels))
             return from_channels_last(self, outputs)
+
+    class SeparableAdaptivePooling3D:
+        """3D adaptive pooling as a 2D adaptive pooling over (height, width), then a 1D one over depth: Keras
+        pools each axis on its own too, so the windows (and the max, or the mean) are the same."""
+
+        def call(self, inputs):
+            x = to_channels_last(self, inputs)
+            pool = ops.adaptive_max_pool if isinstance(self, keras.layers.AdaptiveMaxPooling3D) else ops.adaptive_average_pool
+            (depth, height, width, channels), (od, oh, ow) = x.shape[1:], self.output_size
+            planes = pool(ops.reshape(x, (-1, height, width, channels)), (oh, ow), data_format="channels_last")
+            deep = pool(ops.reshape(planes, (-1, depth, oh * ow * channels)), od, data_format="channels_last")
+            return from_channels_last(self, ops.reshape(deep, (-1, od, oh, ow, channels)))
 
     def resize_bicubic(x, height, width):
         """(batch, h, w, c) float32 -> (batch, height, width, c): two products with constant matrices."""
@@ -164,7 +203,11 @@ def layer_classes() -> dict:
     classes = [subclass(GroupedConv, base) for base in (layers.Conv1D, layers.Conv2D, layers.Conv3D)]
     classes += [subclass(FullConvTranspose, base)
                 for base in (layers.Conv2DTranspose, layers.Conv3DTranspose)]
+    classes.append(type("ToolkitDirectConv3DTranspose", (DirectConvTranspose, layers.Conv3DTranspose),
+                        {"__doc__": DirectConvTranspose.__doc__}))
     classes += [subclass(SeparablePooling3D, base) for base in (layers.MaxPooling3D, layers.AveragePooling3D)]
+    classes += [subclass(SeparableAdaptivePooling3D, base)
+                for base in (layers.AdaptiveMaxPooling3D, layers.AdaptiveAveragePooling3D)]
     classes += [ToolkitBicubicResizing, ToolkitBicubicUpSampling2D]
     return {cls.__name__: cls for cls in classes}
 

@@ -1,6 +1,7 @@
 """What exact rewrites put in a model's place: formulas and layer classes that compute the same function
 with ops a target has. Built on first use (keras is imported lazily); exporters/rewrites.py uses them.
-Replacements of convolution, pooling and resizing layers live in exporters/replacement_layers.py.
+Replacements of convolution, pooling and resizing layers live in exporters/replacement_layers.py, of
+lookup and spectrogram layers in exporters/replacement_preprocessing.py.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import functools
 
 from exporters.replacement_layers import layer_classes
+from exporters.replacement_preprocessing import preprocessing_classes
 
 FORMULAS = {
     "gelu_erf": "x*(0.5+0.5*erf(x/sqrt(2)))",
@@ -72,4 +74,5 @@ def custom_objects() -> dict:
         "ToolkitCategoryEncoding": ToolkitCategoryEncoding,
         "ToolkitDiscretization": ToolkitDiscretization,
         **layer_classes(),
+        **preprocessing_classes(),
     }

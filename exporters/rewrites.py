@@ -26,7 +26,17 @@ from dataclasses import dataclass
 
 from exporters.config_surgery import input_shape, named, shown, swap_activation, swap_class, swap_op
 from exporters.graph_rewrites import gelu_before_relu
-from exporters.layer_rewrites import bicubic_resize, full_conv_transpose, grouped_conv, separable_pooling_3d
+from exporters.layer_rewrites import (
+    bicubic_resize,
+    conv_transpose_as_conv,
+    full_conv_transpose,
+    grouped_conv,
+    integer_lookup_via_comparisons,
+    lookup_via_one_hot,
+    mask_in_table,
+    mel_spectrogram_via_matrices,
+    separable_pooling_3d,
+)
 from exporters.replacements import FORMULAS, custom_objects
 from toolkit.errors import ExportError, UnsupportedOpError, one_line
 from toolkit.model.loading import LoadedModel
@@ -36,6 +46,11 @@ RECURRENT = ("LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM1D", "ConvLSTM2D", "Con
 CONVOLUTIONS = ("Conv1D", "Conv2D", "Conv3D")
 TRANSPOSED_CONVOLUTIONS = ("Conv2DTranspose", "Conv3DTranspose")  # tf2onnx converts Conv1DTranspose's pads
 BICUBIC_RESIZERS = ("Resizing", "UpSampling2D")
+LOOKUPS = ("StringLookup", "IntegerLookup", "TextVectorization")
+STRING_LOOKUPS = ("StringLookup", "TextVectorization")
+# Augmentation layers whose inference graph still updates their seed (measured with Keras 3.15).
+SEEDED_AT_INFERENCE = ("MixUp", "RandomColorDegeneration", "RandomGrayscale", "RandomHue", "RandomPosterization",
+                       "RandomSaturation", "RandomSharpness")
 BICUBIC_ONNX = "ONNX's cubic Resize computes exact weights where TF's ResizeBicubic uses a 1024-step table"
 XLA_CONV = "cannot convert the XLA-compiled function Keras runs this convolution in"
 
@@ -119,6 +134,16 @@ def discretization_via_comparisons(entry: dict, target: str) -> str | None:
     return f"{named(entry, 'Discretization')}: bucket index computed as sum(x >= boundaries) instead of Bucketize"
 
 
+def augmentation_as_identity(entry: dict, target: str) -> str | None:
+    """An augmentation layer -> Identity, which is what it computes at inference (training=False). These
+    layers draw their random transformation (a SeedGenerator state update) even then, and the TF.js
+    converter's freezing fails on that update ("Identity is not in graph")."""
+    config, described = entry["config"], named(entry)
+    entry.update(module="keras.layers", class_name="Identity", registered_name=None)
+    entry["config"] = {key: config[key] for key in ("name", "trainable", "dtype") if key in config}
+    return f"{described}: computed as the identity it is at inference (no random transformation drawn)"
+
+
 @dataclass(frozen=True)
 class Rewrite:
     function: Callable  # (layer config entry, target) -> description or None; graph: (model config, target) -> list
@@ -168,14 +193,32 @@ REWRITES = _table(
     ("tflite", ("Conv3D",), grouped_conv, "TFLite's CONV_3D takes neither groups nor channels_first"),
     # An output longer than the full transposed convolution: tf2onnx writes negative ConvTranspose pads.
     ("onnx", TRANSPOSED_CONVOLUTIONS, full_conv_transpose, "tf2onnx writes negative ConvTranspose pads"),
+    # TF.js's op table has no Conv3DBackpropInputV2 (Conv3DTranspose); it runs Conv3D.
+    ("tfjs", ("Conv3DTranspose",), conv_transpose_as_conv, "TF.js lacks Conv3DBackpropInputV2"),
     # TFLite builtins have no MaxPool3D/AvgPool3D (the global 3D poolings are MEAN/REDUCE_MAX and convert).
-    ("tflite", ("MaxPooling3D", "AveragePooling3D"), separable_pooling_3d, "TFLite builtins lack 3D pooling"),
+    ("tflite", ("MaxPooling3D", "AveragePooling3D", "AdaptiveMaxPooling3D", "AdaptiveAveragePooling3D"),
+     separable_pooling_3d, "TFLite builtins lack 3D pooling"),
     # ResizeBicubic: no TFLite builtin, no TF.js kernel. tf2onnx writes the matching ONNX Resize (cubic,
     # a=-0.5, exclude_outside, half_pixel), but ONNX Runtime evaluates the kernel exactly where TF reads
     # it from a 1024-step table: up to 1.3e-3 apart on the test case, over the float32 tolerance.
     ("tflite", BICUBIC_RESIZERS, bicubic_resize, "TFLite builtins lack ResizeBicubic"),
     ("tfjs", BICUBIC_RESIZERS, bicubic_resize, "TF.js lacks ResizeBicubic"),
     ("onnx", BICUBIC_RESIZERS, bicubic_resize, BICUBIC_ONNX),
+    # Multi-hot/count lookups use (Dense)Bincount, which TFLite builtins lack. IntegerLookup's int64 -> int64 hash
+    # table converts nowhere. A string lookup's mask is a string Equal: TF.js wasm has no string kernel for it
+    # (it logs "Unsupported input_type" and returns garbage); tf2onnx writes a Cast of the strings to int64.
+    ("tflite", LOOKUPS, lookup_via_one_hot, "TFLite builtins lack DenseBincount"),
+    ("tfjs", STRING_LOOKUPS, mask_in_table, "TF.js wasm compares strings wrongly"),
+    ("onnx", STRING_LOOKUPS, mask_in_table, "tf2onnx converts a string Equal into a Cast of strings to int64"),
+    ("tflite", ("IntegerLookup",), integer_lookup_via_comparisons, "TFLite builtins lack hash tables"),
+    ("onnx", ("IntegerLookup",), integer_lookup_via_comparisons, "tf2onnx converts only string<->int64 tables"),
+    ("tfjs", ("IntegerLookup",), integer_lookup_via_comparisons, "the TF.js graph model cannot feed an int64 table"),
+    # MelSpectrogram's STFT is RFFT with complex outputs: tf2onnx converts RFFT only into ComplexAbs, and TF.js
+    # wasm has no Complex kernel ("Kernel 'Complex' not registered").
+    ("onnx", ("MelSpectrogram",), mel_spectrogram_via_matrices, "tf2onnx cannot convert RFFT feeding Real/Imag"),
+    ("tfjs", ("MelSpectrogram",), mel_spectrogram_via_matrices, "TF.js wasm lacks complex numbers"),
+    # The converter freezes variables into constants; an AssignVariableOp left at inference then fails.
+    ("tfjs", SEEDED_AT_INFERENCE, augmentation_as_identity, "the TF.js converter cannot freeze the seed update"),
 )
 
 # target -> rewrites of the whole serialized model: (model config, target) -> descriptions.

@@ -133,9 +133,11 @@ class TfjsGraph:
         folder = self.path.parent
         manifest = self.data.setdefault("weightsManifest", [])
         if not manifest:
-            manifest.append({"paths": ["group1-shard1of1.bin"], "weights": []})
-            (folder / "group1-shard1of1.bin").write_bytes(b"")
+            manifest.append({"paths": [], "weights": []})
         group = manifest[-1]
+        if not group["paths"]:  # a model without weights (pooling only): the converter writes no shard
+            group["paths"].append("group1-shard1of1.bin")
+            (folder / "group1-shard1of1.bin").write_bytes(b"")
         sizes = [(folder / p).stat().st_size for g in manifest for p in g["paths"]]
         last = folder / group["paths"][-1]
         if len(sizes) == 1 or len(set(sizes[:-1])) > 1 or sizes[-1] + len(blob) <= sizes[0]:

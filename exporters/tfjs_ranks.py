@@ -51,7 +51,7 @@ def rank_of(graph: TfjsGraph, tensor: str, seen: frozenset = frozenset()) -> int
     if op in ("Reshape", "Fill"):  # the rank is the length of the shape vector
         shape = graph.node(inputs[1 if op == "Reshape" else 0])
         return _vector_length(shape) if shape else None
-    if op == "ExpandDims":
+    if op in ("ExpandDims", "OneHot"):  # OneHot adds the depth axis
         return None if rank(0) is None else rank(0) + 1
     if op == "Squeeze":
         dims = attr_ints(node, "squeeze_dims")

@@ -40,6 +40,7 @@ OP_HINTS = {
     "LookupTableFindV2": "do the vocabulary lookup before the model (in the input pipeline)",
     "StringToHashBucketFast": "hash the values before the model (in the input pipeline)",
     "AsString": "hash the values before the model (in the input pipeline)",
+    "SparseCross": "cross and hash the features before the model (in the input pipeline)",
 }
 
 

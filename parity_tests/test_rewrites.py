@@ -20,8 +20,9 @@ from toolkit.files import cache_dir, sha256_file
 
 SEQ = (8, 6)
 VOCAB, TOKENS = 30, 10
-# TF.js backends differ in which kernels they have and get right: each rewrite is checked in all of them.
-TFJS_RUNTIMES = ("tfjs-node-cpu", "tfjs-node-wasm", "tfjs-browser")
+# TF.js backends differ in which kernels they have and get right: each rewrite is checked in all of them;
+# ONNX rewrites also in ONNX Runtime Web, whose shape inference is stricter than onnxruntime's.
+TFJS_RUNTIMES = ("tfjs-node-cpu", "tfjs-node-wasm", "tfjs-browser", "ort-web")
 
 
 # --- models that need a rewrite -------------------------------------------------------------
@@ -227,6 +228,81 @@ def bicubic():
     return keras.Model(image, [resized, upsampled], name="bicubic")
 
 
+def encoder_decoder():
+    """A decoder LSTM called with initial_state: its build config records shapes_dict, not input_shape."""
+    import keras
+
+    source, target = keras.Input(SEQ, name="source"), keras.Input((5, 4), name="target")
+    _, h, c = keras.layers.LSTM(5, return_state=True, name="encoder")(source)
+    decoded = keras.layers.LSTM(5, return_sequences=True, name="decoder")(target, initial_state=[h, c])
+    return keras.Model([source, target], decoded, name="encoder_decoder")
+
+
+def augmentation():
+    """Augmentation layers whose inference graph still updates their seed: the identity at inference."""
+    import keras
+
+    image = keras.Input((6, 6, 3), name="image")
+    x = keras.layers.RandomHue(0.5, name="hue")(keras.layers.RandomGrayscale(name="gray")(image))
+    return keras.Model(image, keras.layers.Conv2D(2, 3, name="conv")(keras.layers.MixUp(name="mix")(x)), name="augmentation")
+
+
+def lookups():
+    """IntegerLookup (int and count, with a mask token) and a multi-hot StringLookup on strings."""
+    import keras
+
+    ids, words = keras.Input((TOKENS,), dtype="int32", name="ids"), keras.Input((4,), dtype="string", name="words")
+    looked_up = keras.layers.IntegerLookup(vocabulary=[3, 7, 11, 19], name="int_lookup")(ids)
+    counted = keras.layers.IntegerLookup(vocabulary=[3, 7], mask_token=0, output_mode="count", name="int_count")(ids)
+    hot = keras.layers.StringLookup(vocabulary=["the", "cat", "sat"], mask_token="", output_mode="multi_hot",
+                                    name="str_hot")(words)
+    return keras.Model([ids, words], [looked_up, counted, hot], name="lookups")
+
+
+def conv_3d_transpose():
+    import keras
+
+    volume = keras.Input((3, 4, 4, 2), name="volume")
+    strided = keras.layers.Conv3DTranspose(3, (2, 3, 2), strides=(2, 1, 2), name="strided")(volume)
+    same = keras.layers.Conv3DTranspose(2, 3, strides=2, padding="same", output_padding=1, name="same")(volume)
+    return keras.Model(volume, [strided, same], name="conv_3d_transpose")
+
+
+def adaptive_pooling_3d():
+    import keras
+
+    volume = keras.Input((5, 6, 7, 2), name="volume")
+    peak = keras.layers.AdaptiveMaxPooling3D((2, 4, 3), name="adaptive_max")(volume)
+    return keras.Model(volume, [peak, keras.layers.AdaptiveAveragePooling3D(3, name="adaptive_avg")(volume)], name="adaptive_3d")
+
+
+def mel_spectrogram():
+    import keras
+
+    audio = keras.Input((300,), name="audio")
+    mel = keras.layers.MelSpectrogram(fft_length=64, sequence_stride=24, sequence_length=48, num_mel_bins=8,
+                                      sampling_rate=8000, name="mel")(audio)
+    return keras.Model(audio, mel, name="mel_spectrogram")
+
+
+def resize_sizes():
+    """Output sizes whose float32 ratio to the input undershoots (10/12, 7/12): ONNX Resize gets sizes."""
+    import keras
+
+    image = keras.Input((12, 12, 3), name="image")
+    bilinear = keras.layers.Resizing(16, 10, name="bilinear")(image)
+    return keras.Model(image, [bilinear, keras.layers.Resizing(7, 9, interpolation="nearest", name="nearest")(image)],
+                       name="resize_sizes")
+
+
+def string_ids():
+    """A StringLookup's int64 ids as the output: tf2onnx writes that output without a shape."""
+    import keras
+
+    words = keras.Input((4,), dtype="string", name="words")
+    return keras.Model(words, keras.layers.StringLookup(vocabulary=["the", "cat"], name="word_ids")(words), name="string_ids")
+
+
 # case -> (builder, {target: substrings every rewrite description of that target must show})
 REWRITTEN = {
     "recurrent": (recurrent, {
@@ -265,6 +341,23 @@ REWRITTEN = {
     "gelu_feeds_relu": (gelu_feeds_relu, {"tflite": ["Dense 'dense'", "Activation 'g'", "identity reshape"]}),
     "bicubic": (bicubic, {t: ["Resizing 'resize'", "UpSampling2D 'upsample'", "ResizeBicubic"]
                           for t in ("tflite", "onnx", "tfjs")}),
+    "encoder_decoder": (encoder_decoder, {t: ["LSTM 'decoder': recurrent loop unrolled over its 5"] for t in ("tflite", "tfjs")}),
+    "augmentation": (augmentation, {"tfjs": [f"{name}: computed as the identity" for name in (
+        "RandomHue 'hue'", "RandomGrayscale 'gray'", "MixUp 'mix'")]}),
+    "lookups": (lookups, {
+        "tflite": ["IntegerLookup 'int_lookup': ids found by comparing", "IntegerLookup 'int_count': count as sum",
+                   "StringLookup 'str_hot': multi_hot as max over one_hot"],
+        "onnx": ["IntegerLookup 'int_lookup': ids found by comparing", "IntegerLookup 'int_count': ids found",
+                 "StringLookup 'str_hot': mask token '' looked up in the vocabulary table"],
+        "tfjs": ["IntegerLookup 'int_lookup': ids found by comparing", "StringLookup 'str_hot': mask token ''"],
+    }),
+    "conv_3d_transpose": (conv_3d_transpose, {"tfjs": ["Conv3DTranspose 'strided'", "Conv3DTranspose 'same'", "flipped kernel"]}),
+    "adaptive_pooling_3d": (adaptive_pooling_3d, {"tflite": ["AdaptiveMaxPooling3D 'adaptive_max'",
+                                                             "AdaptiveAveragePooling3D 'adaptive_avg'"]}),
+    "mel_spectrogram": (mel_spectrogram, {t: ["MelSpectrogram 'mel': STFT computed as framing"] for t in ("onnx", "tfjs")}),
+    # Rewrites of the converted ONNX graph (exporters/onnx_graph.py).
+    "resize_sizes": (resize_sizes, {"onnx": ["Resize to [16, 10] given by sizes", "Resize to [7, 9] given by sizes"]}),
+    "string_ids": (string_ids, {"onnx": ["output 'word_ids' given its shape from the Keras signature"]}),
 }
 
 
@@ -363,10 +456,11 @@ def hashing():
 
 
 def integer_lookup():
+    """Two OOV indices (unknown values spread over them): the comparison rewrite covers one OOV index only."""
     import keras
 
     inputs = keras.Input((TOKENS,), dtype="int32", name="tokens")
-    lookup = keras.layers.IntegerLookup(vocabulary=[3, 7, 11, 19], name="ids")
+    lookup = keras.layers.IntegerLookup(vocabulary=[3, 7, 11, 19], num_oov_indices=2, name="ids")
     return keras.Model(inputs, lookup(inputs), name="integer_lookup")
 
 
@@ -467,6 +561,15 @@ def test_tfjs_rewrite_has_parity_in_the_browser(case, case_exports, variants):
     loaded, results = case_exports[case]
     assert results["tfjs"].ok, results["tfjs"].error
     _assert_parity(loaded, results["tfjs"], [v for v in variants if v.target == "tfjs" and v.runtime_class.is_browser])
+
+
+@pytest.mark.browser
+@needs_browser
+@pytest.mark.parametrize("case", [case for case, (_, expected) in REWRITTEN.items() if "onnx" in expected])
+def test_onnx_rewrite_has_parity_in_ort_web(case, case_exports, variants):
+    loaded, results = case_exports[case]
+    assert results["onnx"].ok, results["onnx"].error
+    _assert_parity(loaded, results["onnx"], [v for v in variants if v.target == "onnx" and v.runtime_class.is_browser])
 
 
 @pytest.mark.parametrize("quantization", ["fp16", "uint8"])
@@ -580,6 +683,39 @@ def test_cumsum_of_unknown_rank_fails_on_one_line(tmp_path):
     with pytest.raises(UnsupportedOpError, match=r"tfjs: op Cumsum at total has axis -1 and an input of unknown rank") as info:
         fix_graph_for_tfjs(_cumsum_graph(tmp_path, {"unknownRank": True}), ["total"])
     assert "\n" not in str(info.value)
+
+
+def test_cumsum_axis_rank_is_followed_through_one_hot(tmp_path):
+    """CLAHE: Cumsum(-1) of a sum over OneHot(ids): OneHot adds one axis to its ids' rank."""
+    from exporters.tfjs_graph import fix_graph_for_tfjs
+
+    int32 = {"type": "DT_INT32"}
+    nodes = [
+        {"name": "ids", "op": "Placeholder", "attr": {"shape": {"shape": {"dim": [{"size": "-1"}, {"size": "4"}]}},
+                                                       "dtype": int32}},
+        *[{"name": n, "op": "Const", "attr": {"value": {"tensor": {"dtype": "DT_INT32", "tensorShape": {}}}, "dtype": int32}}
+          for n in ("depth", "on", "off", "axis")],
+        {"name": "hot", "op": "OneHot", "input": ["ids", "depth", "on", "off"], "attr": {"axis": {"i": "-1"}, "TI": int32, "T": int32}},
+        {"name": "total", "op": "Cumsum", "input": ["hot", "axis"], "attr": {"T": int32}},
+    ]
+    path = _graph_model(tmp_path, nodes, [("depth", 5), ("on", 1), ("off", 0), ("axis", -1)])
+    assert any("Cumsum axis -1 given as 2" in line for line in fix_graph_for_tfjs(path, ["total"]))
+
+
+def test_constants_added_to_a_model_without_weights(tmp_path):
+    """A pooling-only model's weightsManifest has a group without paths: the constants get a shard of their own."""
+    import json
+
+    import numpy as np
+
+    from exporters.tfjs_model import TfjsGraph
+
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps({"modelTopology": {"node": []}, "weightsManifest": [{"paths": [], "weights": []}]}))
+    graph = TfjsGraph(path)
+    added = graph.const(np.arange(3), "int32")
+    graph.save()
+    assert TfjsGraph(path).const_value(added).tolist() == [0, 1, 2]
 
 
 @pytest.mark.parametrize("equation", ["ii->i", "ab,bc->a", "...ab,abc->...ac", "a,b,c->abc"])

@@ -5,7 +5,7 @@ same kind (engine, TF.js backend, threads, CPU throttling) share one runner page
 model there under its own id, so a new instance costs a model load (tens of ms), not a page load
 (about 1.5 s). Tensors cross as base64 bytes, so values arrive bit-exact. Every call into the page
 has a deadline (`timeout_s`, default 60 s): a page that hangs is stopped and reported, and the
-model is loaded again in a new Chromium on the next call.
+model is loaded again in a new Chromium on the next call. String inputs cross as JSON lists of str.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import base64
 import numpy as np
 
 from toolkit.errors import RuntimeUnavailableError, UsageError
+from toolkit.model.spec import STRING_ARRAY_KINDS, as_string_array
 from toolkit.registry import runtime
 from toolkit.runtimes import chromium
 from toolkit.runtimes.base import Runtime
@@ -22,12 +23,13 @@ from toolkit.runtimes.wire import decode_tensor
 
 
 def encode_feeds(feeds: dict[str, np.ndarray]) -> dict[str, dict]:
-    """name -> {dtype, shape, b64} with little-endian bytes, as web_demo/js/tensors.js reads them."""
+    """name -> {dtype, shape, b64} with little-endian bytes, as web_demo/js/tensors.js reads them; string inputs
+    -> {dtype: "string", shape, strings: [...] row-major} (the bytes of an object array are pointers)."""
     encoded = {}
     for name, array in feeds.items():
-        if array.dtype.kind in "OUS":  # bytes of an object array are pointers: refuse rather than send garbage
-            raise RuntimeUnavailableError(f"input '{name}' is a string input, which the browser runtimes' bridge cannot "
-                                          "send (numeric tensors only); tfjs-node checks string models")
+        if array.dtype.kind in STRING_ARRAY_KINDS:
+            encoded[name] = {"dtype": "string", "shape": list(array.shape), "strings": as_string_array(array).ravel().tolist()}
+            continue
         array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
         encoded[name] = {"dtype": str(array.dtype.name), "shape": list(array.shape), "b64": base64.b64encode(array.tobytes()).decode()}
     return encoded

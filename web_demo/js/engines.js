@@ -33,7 +33,7 @@ async function useTfjsBackend(requested, threads) {
 }
 
 // TF.js has no int64 or float64 tensors: the converter maps those to int32 / float32.
-const TFJS_DTYPES = { float32: "float32", float64: "float32", int32: "int32", int64: "int32", int8: "int32", uint8: "int32", bool: "bool" };
+const TFJS_DTYPES = { float32: "float32", float64: "float32", int32: "int32", int64: "int32", int8: "int32", uint8: "int32", bool: "bool", string: "string" };
 
 function toTfjsTensor({ dtype, shape, data }) {
   const tfDtype = TFJS_DTYPES[dtype];
@@ -55,7 +55,9 @@ export class TfjsEngine {
     const signature = model.modelSignature ?? {};
     const keys = (entries, fallback) => entries ? Object.keys(entries) : fallback.map((t) => t.name);
     const byName = (list) => Object.fromEntries(list.map((key) => [key.split(":")[0], key]));
-    this.inputKeys = byName(keys(signature.inputs, model.inputs));
+    // A lookup table's resource input (with a resourceId) is fed by TF.js from the model's initializer.
+    const fed = signature.inputs && Object.fromEntries(Object.entries(signature.inputs).filter(([, info]) => info.resourceId == null));
+    this.inputKeys = byName(keys(fed, model.inputs));
     this.outputKeys = byName(keys(signature.outputs, model.outputs));
   }
 

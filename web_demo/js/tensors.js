@@ -18,8 +18,9 @@ export function arrayType(dtype) {
   return type;
 }
 
-/** {dtype, shape, b64} from Python -> {dtype, shape, data}. */
-export function fromBase64({ dtype, shape, b64 }) {
+/** {dtype, shape, b64} (or, for strings, {dtype: "string", shape, strings}) from Python -> {dtype, shape, data}. */
+export function fromBase64({ dtype, shape, b64, strings }) {
+  if (dtype === "string") return { dtype, shape, data: strings }; // row-major JS strings, as TF.js and ORT take them
   const binary = atob(b64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
@@ -47,6 +48,7 @@ export function mapValues(object, fn) {
 /** golden.json's {name: {dtype, shape, data: [numbers]}} -> named tensors. */
 export function fromGolden(entries) {
   return mapValues(entries, ({ dtype, shape, data }) => {
+    if (dtype === "string") return { dtype, shape, data };
     const type = arrayType(dtype);
     const values = type === BigInt64Array ? data.map((v) => BigInt(v)) : data;
     return { dtype, shape, data: type.from(values) };
