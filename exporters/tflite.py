@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from exporters.calibration import representative_batches
 from exporters.details import ExportDetails
 from exporters.unsupported_ops import ops_in_saved_model, refuse_string_ops, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
-from toolkit.errors import ExportError, InputsError, UnsupportedOpError
+from toolkit.errors import ExportError, UnsupportedOpError
 from toolkit.model.loading import LoadedModel
 from toolkit.registry import exporter
 from toolkit.tf_env import native_output_silenced
@@ -24,28 +25,7 @@ from toolkit.tf_env import native_output_silenced
 if TYPE_CHECKING:
     import keras
 
-CALIBRATION_BATCHES = 32
 TFLITE_LACKS = "TFLite builtin ops lack {it} (the Flex delegate that runs TF ops is not available)"
-
-
-def representative_batches(loaded: LoadedModel, options: dict) -> list[dict[str, np.ndarray]]:
-    """Calibration feeds for int8: --calibration FILE.npz, else the reference model's sample inputs."""
-    strings = [spec.name for spec in loaded.signature.inputs if spec.is_string]
-    if strings:  # measured (TF 2.19): str arrays -> "ValueError: basic_string::_M_create"; object/bytes -> segfault
-        raise UnsupportedOpError(
-            f"tflite (int8): the TFLite calibrator cannot feed string input {', '.join(repr(n) for n in strings)}; "
-            "use --quantize dynamic or fp16, or do the vocabulary lookup in the input pipeline and feed integer ids"
-        )
-    calibration = options.get("calibration")
-    if calibration:
-        from toolkit.model.inputs import load_inputs_file
-
-        feeds = load_inputs_file(Path(calibration), loaded.signature, "--calibration")
-        count = len(next(iter(feeds.values())))
-        return [{name: value[i : i + 1] for name, value in feeds.items()} for i in range(count)]
-    if loaded.reference is None:
-        raise InputsError(f"int8 quantization of {loaded.name} needs representative inputs: pass --calibration FILE.npz (keys = input names)")
-    return [loaded.reference.sample_inputs(loaded.signature.inputs, 1, seed=1000 + i) for i in range(CALIBRATION_BATCHES)]
 
 
 def _configure(converter, loaded, quantization: str, options: dict) -> None:

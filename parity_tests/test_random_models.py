@@ -19,7 +19,7 @@ import pytest
 from hypothesis import event, example, given, note, settings
 
 from parity_tests.hypothesis_profiles import active_profile
-from parity_tests.random_models import ModelRecipe, gelu_feeds_relu, layer, model_input, model_recipes
+from parity_tests.random_models import ModelRecipe, Node, gelu_feeds_relu, layer, model_input, model_recipes
 from toolkit import api
 from toolkit.parity.run import BATCHES, check_parity  # one parity row per batch for each artifact x runtime
 from toolkit.runtimes.variants import runtime_variants
@@ -42,8 +42,8 @@ class UnsupportedCase:
 DOCUMENTED_UNSUPPORTED: tuple[UnsupportedCase, ...] = ()
 
 
-# Every run (ci included) also checks these: convolutions, recurrent layers, masking, and the
-# structures behind each finding in docs/random_models.md.
+# Every run (ci included) also checks these: convolutions, recurrent layers, masking, layers with
+# several outputs, attention, 3D volumes, and the structures behind each finding in docs/random_models.md.
 IMAGE_CLASSIFIER = ModelRecipe("sequential", (
     model_input("image", (8, 8, 3)),
     layer("conv", "Conv2D", filters=8, kernel_size=3, strides=1, padding="same", activation="swish"),
@@ -76,6 +76,21 @@ RESIDUAL_SEQUENCE = ModelRecipe("functional", (
     layer("summary", "GlobalMaxPooling1D", "pool"),
     layer("value", "Dense", "summary", units=2, use_bias=False),
 ), ("value",), seed=13)
+STATES_ATTENTION_VOLUME = ModelRecipe("functional", (
+    model_input("signal", (6, 4)),
+    layer("masked", "Masking", "signal", mask_value=0.0),
+    layer("lstm", "LSTM", "masked", units=5, return_sequences=True, return_state=True),  # issue 11: 3 outputs
+    layer("lstm_h", "Output", "lstm"),
+    layer("lstm_c", "Output", "lstm"),
+    Node("attention", "MultiHeadAttention", (("key_dim", 4), ("num_heads", 2)), ("lstm", "lstm"),
+         call_args=(("return_attention_scores", True), ("use_causal_mask", True))),  # 2 outputs, a causal mask
+    layer("scores", "Output", "attention"),
+    layer("pooled", "GlobalAveragePooling1D", "attention"),
+    model_input("volume", (4, 6, 6, 2)),
+    layer("conv3d", "Conv3D", "volume", filters=3, kernel_size=2, strides=1, padding="same", activation="relu"),
+    layer("pool3d", "MaxPooling3D", "conv3d", pool_size=2, padding="valid"),  # rewritten on TFLite
+    layer("volume_summary", "GlobalAveragePooling3D", "pool3d"),
+), ("pooled", "lstm_h", "lstm_c", "scores", "volume_summary"), seed=14)
 
 
 # Valid Keras that random models produce often: a mask dropped by a layer without masking support,
@@ -118,6 +133,7 @@ def unexplained_failures(recipe: ModelRecipe, exports, rows, variants) -> list[s
 @example(recipe=IMAGE_CLASSIFIER)
 @example(recipe=TOKENS_AND_FEATURES)
 @example(recipe=RESIDUAL_SEQUENCE)
+@example(recipe=STATES_ATTENTION_VOLUME)
 def test_random_model_exports_and_matches_keras(recipe):
     import keras
 
