@@ -5,7 +5,6 @@ import numpy as np
 from keras import layers
 
 from models.registry import reference_model, teacher_classification
-from toolkit.parity.tolerances import Tolerance
 
 
 @reference_model(
@@ -38,10 +37,11 @@ def _two_input_regression_data(seed):
     summary="seed multi-input regression: 64 and 128 features, two branches, concatenate, Dense 2 relu, Dense 1",
     training_data=_two_input_regression_data,
     losses={"prediction": "mean_squared_error"},
-    quantized_tolerances={
-        # An unbounded linear output summing 192 unnormalized inputs: int8 activations over that
-        # wide calibrated range cost up to ~0.28 absolute (outputs span about +-3).
-        "int8": Tolerance(atol=0.4, rtol=0.15, reason="int8 activations on an unbounded regression output"),
+    expected_failures={
+        # Measured: SQNR 10.3 dB on 128 samples (RMS error ~30% of the output). An unbounded linear output
+        # summing 192 unnormalized inputs: 256 levels over the calibrated activation ranges are too coarse.
+        ("tflite", "int8"): "full-integer int8 keeps only ~10 dB SQNR on this unbounded regression output "
+                            "(budget 20 dB); use dynamic or fp16",
     },
 )
 def build_multi_input_regression():
@@ -70,6 +70,11 @@ def _multitask_data(seed):
     training_data=_multitask_data,
     losses={"class_probs": "sparse_categorical_crossentropy", "score": "mean_squared_error"},
     classifier_outputs=("class_probs",),
+    expected_failures={
+        # Measured: class_probs top-1 agreement passes; the regression head 'score' keeps 15.8 dB on 128 samples.
+        ("tflite", "int8"): "full-integer int8 keeps ~16 dB SQNR on the regression head 'score' (budget 20 dB); "
+                            "the class head passes; use dynamic or fp16",
+    },
 )
 def build_multitask():
     inputs = keras.Input((32,), name="features")

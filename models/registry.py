@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from toolkit.model.spec import TensorSpec, random_inputs
-from toolkit.parity.tolerances import Tolerance
+from toolkit.parity.tolerances import QuantizedBudget, Tolerance
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,11 @@ class ReferenceModel:
     train_steps: int = 60
     learning_rate: float = 1e-2
     batch_size: int = 32
-    classifier_outputs: tuple[str, ...] = ()  # outputs judged by top-1 agreement too
+    classifier_outputs: tuple[str, ...] = ()  # classification outputs (others are detected: toolkit/parity/judgement.py)
     # Per output name ("" = every output): looser float32 bound, with its reason.
     tolerances: dict[str, Tolerance] = field(default_factory=dict)
-    # Quantization mode -> bound replacing that mode's default for this model, with its reason.
-    quantized_tolerances: dict[str, Tolerance] = field(default_factory=dict)
+    # Quantization mode -> budget replacing that mode's default for this model, with its reason.
+    quantized_budgets: dict[str, QuantizedBudget] = field(default_factory=dict)
     # (target, quantization) -> reason: exports or parity runs that fail, as strict xfails.
     expected_failures: dict[tuple[str, str], str] = field(default_factory=dict)
     # Custom sample inputs (batch, seed) -> feeds; default: seeded N(0, 1) from the specs.

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from toolkit.parity.compare import compare_outputs, judge_top1
-from toolkit.parity.tolerances import DEFAULT_FLOAT32, QUANTIZED, Tolerance, tolerance_for
+from toolkit.parity.compare import compare_outputs
+from toolkit.parity.tolerances import DEFAULT_FLOAT32, QUANTIZED_BUDGETS, QuantizedBudget, Tolerance, budget_for, tolerance_for
 
 REF = {"probabilities": np.array([[0.1, 0.7, 0.2], [0.5, 0.25, 0.25]], dtype=np.float32)}
 TOL = {"probabilities": DEFAULT_FLOAT32}
@@ -76,20 +76,34 @@ def test_statistics_are_computed_per_output():
     assert result.worst("max_abs_err") == pytest.approx(0.5)
 
 
-def test_top1_agreement_below_minimum_fails_quantized_classifier():
-    result = compare_outputs(REF, {k: v.copy() for k, v in REF.items()}, TOL, classifiers=("probabilities",))
-    assert result.outputs[0].top1_agreement == 1.0
-    judge_top1(result, {"probabilities": 0.5})
-    assert not result and "top-1 agreement 0.50" in result.errors[0]
+def test_classification_outputs_report_top1_and_top5_without_changing_the_float32_verdict():
+    result = compare_outputs(REF, {k: v.copy() for k, v in REF.items()}, TOL, {"probabilities": "classification"})
+    (stats,) = result.outputs
+    assert result and stats.top1_agreement == 1.0 and stats.top5_containment == 1.0 and stats.sqnr_db == float("inf")
 
 
-def test_tolerance_lookup_prefers_overrides_and_quantized_bounds():
+def test_without_a_tolerance_only_nan_fails():
+    """Quantized artifacts: no elementwise rule (judgement.py decides), but NaN is never a pass."""
+    far = {"probabilities": REF["probabilities"] + 1.0}
+    assert compare_outputs(REF, far, None)
+    nan = {"probabilities": np.full_like(REF["probabilities"], np.nan)}
+    assert not compare_outputs(REF, nan, None)
+
+
+def test_tolerance_lookup_prefers_overrides():
     loose = Tolerance(1e-2, 1e-2, "why")
-    assert tolerance_for("none", "y") == DEFAULT_FLOAT32
-    assert tolerance_for("none", "y", {"y": loose}) == loose
-    assert tolerance_for("none", "z", {"": loose}) == loose
-    assert tolerance_for("int8", "y", {"y": loose}) == QUANTIZED["int8"]
-    assert tolerance_for("int8", "y", None, {"int8": loose}) == loose
+    assert tolerance_for("y") == DEFAULT_FLOAT32
+    assert tolerance_for("y", {"y": loose}) == loose
+    assert tolerance_for("z", {"": loose}) == loose
+
+
+def test_budget_lookup_prefers_the_model_then_the_mode_and_the_command_line_wins():
+    mine = QuantizedBudget(0.9, 10.0, "why")
+    assert budget_for("int8") == QUANTIZED_BUDGETS["int8"]
+    assert budget_for("int8", {"int8": mine}) == mine
+    given = budget_for("fp16", {"fp16": mine}, min_top1=0.5)
+    assert (given.min_top1, given.min_sqnr_db) == (0.5, 10.0)
+    assert budget_for("fp16", min_sqnr_db=12.0).min_top1 == QUANTIZED_BUDGETS["fp16"].min_top1
 
 
 def test_default_float32_bound_is_no_looser_than_the_issue_requires():

@@ -14,7 +14,7 @@ import parity_tests.test_models as model_tests
 import parity_tests.test_parity_matrix as matrix_tests
 import parity_tests.test_saved_model as saved_model_tests
 from models import reference_names
-from toolkit.parity.tolerances import QUANTIZED
+from toolkit.parity.tolerances import QUANTIZED_BUDGETS
 from toolkit.registry import exporters, runtimes
 
 SUITE = Path(__file__).resolve().parent
@@ -63,5 +63,5 @@ def test_every_target_runtime_and_quantization_has_cases(collected):
     for target, entry in exporters().items():
         covered = {item.callspec.params["quantization"] for item in items if item.callspec.params["target"] == target}
         assert covered == set(entry.quantizations), f"{target}: quantizations without a case"
-        missing = [q for q in entry.quantizations if q != "none" and q not in QUANTIZED]
+        missing = [q for q in entry.quantizations if q != "none" and q not in QUANTIZED_BUDGETS]
         assert not missing, f"{target}: no tolerance entry in toolkit/parity/tolerances.py for {missing}"

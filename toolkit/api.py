@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from toolkit.demo.static_server import StaticServer
     from toolkit.export.run import ExportResult
     from toolkit.model.loading import LoadedModel
+    from toolkit.parity.judgement import VerdictSettings
     from toolkit.parity.run import ParityRow
     from toolkit.runtimes.timing import TimingPlan
 
@@ -133,12 +134,17 @@ def check_parity(model: ModelRef, targets: Sequence[str] = ("all",), quantizatio
                  runtimes: Sequence[str] | None = None, out_dir: Path = DEFAULT_OUT, *, inputs: Path | None = None,
                  custom_objects: Path | None = None, unsafe: bool = False, force: bool = False,
                  input_range: InputRange | None = None, options: dict | None = None, on_start: OnStart | None = None,
-                 on_row: Callable[[ParityRow], None] | None = None) -> list[ParityRow]:
-    """Export what is missing (existing artifacts are used as they are), then run every applicable runtime."""
+                 on_row: Callable[[ParityRow], None] | None = None,
+                 verdict: VerdictSettings | None = None) -> list[ParityRow]:
+    """Export what is missing (existing artifacts are used as they are), then run every applicable runtime.
+
+    `verdict`: declared output tasks and budgets for quantized artifacts (defaults: toolkit/parity/tolerances.py).
+    """
     _ready()
     from toolkit.export.layout import plan_exports
     from toolkit.export.run import export_model
     from toolkit.model.inputs import load_inputs_file
+    from toolkit.parity.judgement import output_tasks
     from toolkit.parity.run import check_parity as run_parity
     from toolkit.runtimes.variants import runtime_variants
 
@@ -147,8 +153,11 @@ def check_parity(model: ModelRef, targets: Sequence[str] = ("all",), quantizatio
     _require_runtime_for_each_target(pairs, variants, runtimes)
     loaded = load(model, custom_objects, unsafe, input_range)
     feeds = load_inputs_file(Path(inputs), loaded.signature) if inputs else None
+    output_tasks(loaded, verdict.tasks if verdict else None)  # a wrong --task fails before any export
     exports = export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start)
-    rows = run_parity(loaded, _nothing_skipped_only(exports), variants, inputs=feeds, on_row=on_row)
+    calibration = (options or {}).get("calibration")
+    rows = run_parity(loaded, _nothing_skipped_only(exports), variants, inputs=feeds, on_row=on_row, settings=verdict,
+                      calibration=Path(calibration) if calibration else None)
     if rows and all(row.unavailable for row in rows):
         raise RuntimeUnavailableError(f"nothing was compared: {rows[0].error}")
     return rows

@@ -56,6 +56,24 @@ def value_range(text: str) -> tuple[float, float]:
     return low, high
 
 
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share between 0 and 1 (e.g. 0.97)")
+    return value
+
+
+def _add_verdict_args(parser: argparse.ArgumentParser) -> None:
+    """How quantized artifacts are judged (toolkit/parity/tolerances.py explains the defaults)."""
+    parser.add_argument("--task", metavar="TASK|OUTPUT=TASK,...",
+                        help="what outputs mean: classification (judged by top-1 agreement), regression or embedding "
+                        "(by SQNR); default: rank-2 outputs with 2+ classes are classification, others regression")
+    parser.add_argument("--min-top1", type=fraction, metavar="SHARE",
+                        help="quantized classifiers: least top-1 agreement with Keras (default fp16 0.99, others 0.97)")
+    parser.add_argument("--min-sqnr", type=float, metavar="DB",
+                        help="quantized non-classification outputs: least SQNR in dB (default fp16 30, others 20)")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     # Accepted after the command too (`toolkit export --debug ...`); SUPPRESS keeps the top-level value.
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks instead of one-line errors")
@@ -157,6 +175,7 @@ def _add_parity_parser(commands: argparse._SubParsersAction) -> None:
     _add_selection_args(parity)
     parity.add_argument("--inputs", type=Path, metavar="FILE.npz", help="inputs to compare on (keys = input names)")
     _add_export_options(parity)
+    _add_verdict_args(parity)
     _add_out_args(parity)
     parity.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
     parity.add_argument("--markdown", type=Path, metavar="FILE", help="write the matrix as Markdown")
@@ -267,6 +286,9 @@ def _check_report_paths(*paths: Path | None) -> None:
 def cmd_parity(args: argparse.Namespace) -> int:
     from toolkit import api, console
     from toolkit.parity import report
+    from toolkit.parity.judgement import VerdictSettings, parse_tasks
+
+    verdict = VerdictSettings(parse_tasks(args.task), args.min_top1, args.min_sqnr)
 
     _check_report_paths(args.json, args.markdown)
     done: list = []
@@ -283,7 +305,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
         rows = api.check_parity(
             args.model, items(args.target), items(args.quantize), items(args.runtime), args.out, inputs=args.inputs,
             custom_objects=args.custom_objects, unsafe=args.unsafe, force=args.force, input_range=args.input_range,
-            options=_export_options(args), on_start=line.on_start, on_row=on_row,
+            options=_export_options(args), on_start=line.on_start, on_row=on_row, verdict=verdict,
         )
     report.print_table(rows, console.stdout)
     if args.json:

@@ -2,17 +2,19 @@
 
 Outputs are matched by name, then shape, then values (as Hugging Face optimum's
 validation does); every problem is collected, not just the first. A
-ParityResult is truthy when it passes, like Polygraphy's comparisons.
+ParityResult is truthy when it passes, like Polygraphy's comparisons. Float32 artifacts
+are judged here, element by element; quantized ones by toolkit/parity/judgement.py, whose
+verdict `apply_judgements` writes into the result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from toolkit.parity.tolerances import MIN_TOP1_AGREEMENT, Tolerance
+from toolkit.parity.tolerances import Tolerance
 
 
 @dataclass
@@ -25,9 +27,11 @@ class OutputStats:
     p99_abs_err: float
     cosine: float
     non_finite: bool  # NaN or Inf in the runtime's output
-    tolerance: Tolerance
-    top1_agreement: float | None = None
-    note: str = ""
+    tolerance: Tolerance | None  # None: a quantized artifact, judged by meaning instead
+    sqnr_db: float | None = None
+    task: str | None = None  # classification, regression or embedding (float outputs)
+    top1_agreement: float | None = None  # classification outputs
+    top5_containment: float | None = None  # share of samples whose Keras top-1 is in the artifact's top 5
 
 
 @dataclass
@@ -44,14 +48,18 @@ class ParityResult:
 
     def per_output(self) -> dict[str, dict]:
         """Output name -> its statistics and verdict: every output compared, by name."""
-        return {o.name: {"passed": o.passed, "max_abs_err": o.max_abs_err, "mean_abs_err": o.mean_abs_err,
-                         "cosine": o.cosine, "top1_agreement": o.top1_agreement} for o in self.outputs}
+        return {o.name: {"passed": o.passed, "task": o.task, "max_abs_err": o.max_abs_err, "mean_abs_err": o.mean_abs_err,
+                         "cosine": o.cosine, "sqnr_db": o.sqnr_db, "top1_agreement": o.top1_agreement,
+                         "top5_containment": o.top5_containment} for o in self.outputs}
 
     def worst(self, attribute: str) -> float:
         values = [getattr(o, attribute) for o in self.outputs if getattr(o, attribute) is not None]
         if not values:
             return float("nan")
-        return min(values) if attribute in ("cosine", "top1_agreement") else max(values)
+        return min(values) if attribute in HIGHER_IS_BETTER else max(values)
+
+
+HIGHER_IS_BETTER = ("cosine", "sqnr_db", "top1_agreement", "top5_containment")
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -63,24 +71,62 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / norms)
 
 
+def sqnr_db(reference: np.ndarray, got: np.ndarray) -> float:
+    """Signal-to-quantization-noise ratio in dB: 10*log10(sum ref^2 / sum (got - ref)^2); inf when equal."""
+    reference, got = np.asarray(reference, dtype=np.float64), np.asarray(got, dtype=np.float64)
+    noise = float(np.sum((got - reference) ** 2))
+    signal = float(np.sum(reference**2))
+    if noise == 0:
+        return float("inf")
+    return float(10 * np.log10(signal / noise)) if signal > 0 else float("-inf")
+
+
+def _by_class(array: np.ndarray, probabilities: bool = True) -> np.ndarray:
+    """(samples, classes): every position of a sequence output is one classification. A single score is a
+    binary decision: (1 - p, p) for a probability (p > 0.5 wins), (0, z) for a logit (z > 0 wins)."""
+    array = np.asarray(array, dtype=np.float64)
+    array = array.reshape(-1, array.shape[-1])
+    if array.shape[-1] == 1:
+        other = 1.0 - array if probabilities else np.zeros_like(array)
+        array = np.concatenate([other, array], axis=-1)
+    return array
+
+
+def _are_probabilities(reference: np.ndarray) -> bool:
+    return bool(reference.size) and float(np.min(reference)) >= 0.0 and float(np.max(reference)) <= 1.0
+
+
 def top1_agreement(reference: np.ndarray, got: np.ndarray) -> float:
-    return float(np.mean(reference.argmax(axis=-1) == got.argmax(axis=-1)))
+    probabilities = _are_probabilities(np.asarray(reference))
+    return float(np.mean(_by_class(reference, probabilities).argmax(axis=-1) == _by_class(got, probabilities).argmax(axis=-1)))
 
 
-def output_stats(name: str, reference: np.ndarray, got: np.ndarray, tolerance: Tolerance,
-                 classifier: bool = False) -> OutputStats:
+def top5_containment(reference: np.ndarray, got: np.ndarray) -> float:
+    """Share of samples whose Keras top-1 class is among the artifact's 5 highest scores."""
+    probabilities = _are_probabilities(np.asarray(reference))
+    reference, got = _by_class(reference, probabilities), _by_class(got, probabilities)
+    k = min(5, got.shape[-1])
+    top = np.argpartition(-got, k - 1, axis=-1)[:, :k]
+    return float(np.mean((top == reference.argmax(axis=-1)[:, None]).any(axis=-1)))
+
+
+def output_stats(name: str, reference: np.ndarray, got: np.ndarray, tolerance: Tolerance | None,
+                 task: str | None = None) -> OutputStats:
+    """Every statistic of one output; `passed` applies `tolerance` (None: no elementwise rule, NaN/Inf only)."""
     # NaN/Inf outputs are reported through `non_finite`; numpy's warnings about them add nothing.
-    with np.errstate(invalid="ignore", over="ignore"):
-        return _output_stats(name, reference, got, tolerance, classifier)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice", "Mean of empty slice"
+        return _output_stats(name, reference, got, tolerance, task)
 
 
-def _output_stats(name, reference, got, tolerance, classifier) -> OutputStats:
+def _output_stats(name, reference, got, tolerance, task) -> OutputStats:
     reference = np.asarray(reference, dtype=np.float64)
     got = np.asarray(got, dtype=np.float64)
     non_finite = not np.all(np.isfinite(got))
     diff = np.abs(got - reference)
     rel = diff / np.maximum(np.abs(reference), 1e-12)
-    within = diff <= tolerance.atol + tolerance.rtol * np.abs(reference)
+    within = diff <= tolerance.atol + tolerance.rtol * np.abs(reference) if tolerance else True
+    classification = task == "classification" and reference.ndim >= 1 and reference.size > 0
     return OutputStats(
         name=name,
         passed=bool(np.all(within)) and not non_finite,
@@ -91,12 +137,16 @@ def _output_stats(name, reference, got, tolerance, classifier) -> OutputStats:
         cosine=_cosine(np.nan_to_num(got), reference),
         non_finite=non_finite,
         tolerance=tolerance,
-        top1_agreement=top1_agreement(reference, got) if classifier else None,
+        sqnr_db=sqnr_db(reference, np.nan_to_num(got)) if diff.size else None,
+        task=task,
+        top1_agreement=top1_agreement(reference, got) if classification else None,
+        top5_containment=top5_containment(reference, np.nan_to_num(got)) if classification else None,
     )
 
 
-def compare_outputs(reference: dict, got: dict, tolerances: dict, classifiers: Sequence[str] = ()) -> ParityResult:
-    """Compare by name, then count, then shape, then value. `tolerances`: output name -> Tolerance.
+def compare_outputs(reference: dict, got: dict, tolerances: dict | None, tasks: dict[str, str] | None = None) -> ParityResult:
+    """Compare by name, then count, then shape, then value. `tolerances`: output name -> Tolerance
+    (None, or None for an output: no elementwise rule; quantized artifacts are judged by `apply_judgements`); `tasks`: output -> task.
 
     An artifact that returns fewer or other outputs than Keras fails, whatever its values.
     """
@@ -116,7 +166,7 @@ def compare_outputs(reference: dict, got: dict, tolerances: dict, classifiers: S
             if not np.array_equal(ref.astype(str), out.astype(str)):
                 result.errors.append(f"string output '{name}' differs from Keras's")
             continue
-        stats = output_stats(name, ref, out, tolerances[name], classifier=name in classifiers)
+        stats = output_stats(name, ref, out, (tolerances or {}).get(name), (tasks or {}).get(name))
         result.outputs.append(stats)
         if stats.non_finite:
             result.errors.append(f"output '{name}' contains NaN or Inf")
@@ -126,13 +176,3 @@ def compare_outputs(reference: dict, got: dict, tolerances: dict, classifiers: S
                 f"output '{name}' max abs error {stats.max_abs_err:.3g} exceeds atol {t.atol:g} + rtol {t.rtol:g}*|ref|"
             )
     return result
-
-
-def judge_top1(result: ParityResult, agreement: dict[str, float], minimum: float = MIN_TOP1_AGREEMENT) -> None:
-    """Quantized classifiers: record top-1 agreement on a sample set and fail below `minimum`."""
-    for stats in result.outputs:
-        if stats.name in agreement:
-            stats.top1_agreement = agreement[stats.name]
-            if agreement[stats.name] < minimum:
-                stats.passed = False
-                result.errors.append(f"output '{stats.name}' top-1 agreement {agreement[stats.name]:.2f} < {minimum}")

@@ -11,12 +11,13 @@ from rich.console import Console
 from toolkit.files import atomic_file
 from toolkit.labels import artifact_label
 from toolkit.parity.run import ParityRow
-from toolkit.parity.tolerances import DEFAULT_FLOAT32, MIN_TOP1_AGREEMENT
+from toolkit.parity.tolerances import DEFAULT_FLOAT32, QUANTIZED_BUDGETS
 
 Rows = Sequence[ParityRow]
 
 COLUMNS = ("model", "target", "quantization", "runtime", "batch", "max_abs_err", "max_rel_err",
-           "mean_abs_err", "p99_abs_err", "cosine", "top1_agreement", "verdict")
+           "mean_abs_err", "p99_abs_err", "cosine", "sqnr_db", "top1_agreement", "top5_containment", "verdict")
+SHARES = ("cosine", "top1_agreement", "top5_containment")
 
 
 # Rows in which nothing was compared, and why: neither a pass nor a failure.
@@ -47,8 +48,14 @@ def _cell(row: ParityRow, column: str) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.6f}" if column in ("cosine", "top1_agreement") else f"{value:.2e}"
+        return _number(column, value)
     return str(value)
+
+
+def _number(column: str, value: float) -> str:
+    if column == "sqnr_db":
+        return f"{value:.1f}" if abs(value) != float("inf") else ("inf" if value > 0 else "-inf")
+    return f"{value:.6f}" if column in SHARES else f"{value:.2e}"
 
 
 def markdown_table(rows: Rows) -> str:
@@ -70,27 +77,39 @@ def summary_table(rows: Rows) -> str:
     groups: dict[tuple, list] = {}
     for row in rows:
         groups.setdefault((row.target, row.quantization, row.runtime), []).append(row)
-    lines = ["| artifact | runtime | rows passing | models | worst max abs err | worst p99 abs err | worst cosine | min top-1 agreement |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| artifact | runtime | rows passing | models | worst max abs err | worst p99 abs err | worst cosine | "
+             "min SQNR (dB) | min top-1 agreement |", "|---|---|---|---|---|---|---|---|---|"]
     for (target, quantization, runtime), group in groups.items():
         def worst(attribute, pick=max, group=group):
             values = [getattr(r, attribute) for r in group if getattr(r, attribute) is not None]
             return pick(values) if values else None
 
         artifact = artifact_label(target, quantization)
-        cells = [worst("max_abs_err"), worst("p99_abs_err"), worst("cosine", min), worst("top1_agreement", min)]
-        shown = ["-" if v is None else (f"{v:.6f}" if i >= 2 else f"{v:.2e}") for i, v in enumerate(cells)]
+        columns = {"max_abs_err": max, "p99_abs_err": max, "cosine": min, "sqnr_db": min, "top1_agreement": min}
+        shown = [_cell_of(column, worst(column, pick)) for column, pick in columns.items()]
         lines.append(f"| {artifact} | {runtime} | {sum(r.passed for r in group)}/{len(group)} | "
                      f"{len({r.model for r in group})} | " + " | ".join(shown) + " |")
     return "\n".join(lines) + "\n"
 
 
+def _cell_of(column: str, value: float | None) -> str:
+    return "-" if value is None else _number(column, value)
+
+
+def pass_rules() -> str:
+    """The pass rules in one paragraph, for reports."""
+    budgets = "; ".join(f"{mode}: top-1 >= {b.min_top1:g}, SQNR >= {b.min_sqnr_db:g} dB" for mode, b in QUANTIZED_BUDGETS.items())
+    return (f"Float32 artifacts pass per element: |got - ref| <= atol + rtol * |ref| (atol {DEFAULT_FLOAT32.atol:g}, "
+            f"rtol {DEFAULT_FLOAT32.rtol:g}). Quantized artifacts are judged on a sample set by what each output "
+            f"means: classification outputs by top-1 agreement with Keras, others by SQNR ({budgets}); their "
+            "cosine, SQNR, top-1 and top-5 columns come from that set, the error columns from the row's batch.")
+
+
 def write_markdown(rows: Rows, path: Path, title: str = "Parity matrix") -> None:
     passed = sum(row.passed for row in rows)
+    judged = next((row.judged_on for row in rows if row.judged_on), None)
     intro = (f"# {title}\n\n{passed}/{len(rows)} rows pass; {len(unexpected_failures(rows))} unexpected failures. "
-             f"Pass rule per element: |got - ref| <= atol + rtol * |ref| (float32: atol {DEFAULT_FLOAT32.atol:g}, "
-             f"rtol {DEFAULT_FLOAT32.rtol:g}; quantized artifacts: looser bounds and top-1 agreement >= "
-             f"{MIN_TOP1_AGREEMENT:g} for classifiers).\n\n")
+             f"{pass_rules()}" + (f" Judgement set: {judged}." if judged else "") + "\n\n")
     with atomic_file(Path(path)) as staging:
         staging.write_text(intro + "## Summary\n\n" + summary_table(rows) + "\n## Every row\n\n" + markdown_table(rows))
 
@@ -100,8 +119,11 @@ def write_json(rows: Rows, path: Path) -> None:
         staging.write_text(json.dumps({"results": [row.to_json() for row in rows]}, indent=1) + "\n")
 
 
-TERMINAL_COLUMNS = ("runtime", "batch", "max_abs_err", "max_rel_err", "mean_abs_err", "p99_abs_err",
-                    "cosine", "top1_agreement", "verdict")
+TERMINAL_COLUMNS = ("runtime", "batch", "max_abs_err", "p99_abs_err", "cosine", "sqnr_db", "top1_agreement",
+                    "top5_containment", "verdict")
+
+
+TERMINAL_HEADERS = {"sqnr_db": "SQNR dB", "top1_agreement": "top1", "top5_containment": "top5"}
 
 
 def print_table(rows: Rows, console: Console) -> None:
@@ -113,7 +135,7 @@ def print_table(rows: Rows, console: Console) -> None:
         table = Table(title=f"Parity: {model}")
         table.add_column("artifact", no_wrap=True)
         for column in TERMINAL_COLUMNS:
-            table.add_column(column.replace("_err", "").replace("_agreement", "").replace("_", " "), no_wrap=True)
+            table.add_column(TERMINAL_HEADERS.get(column, column.replace("_err", "").replace("_", " ")), no_wrap=True)
         for row in (r for r in rows if r.model == model):
             artifact = artifact_label(row.target, row.quantization)
             cells = [_cell(row, c) for c in TERMINAL_COLUMNS]
@@ -123,6 +145,9 @@ def print_table(rows: Rows, console: Console) -> None:
         inputs = next((r.inputs for r in rows if r.model == model and r.inputs), None)
         if inputs:
             console.print(f"[dim]{model} compared on: {inputs}[/]")
+        judged = next((r.judged_on for r in rows if r.model == model and r.judged_on), None)
+        if judged:
+            console.print(f"[dim]{model} quantized artifacts judged on: {judged} (top-1, top-5, SQNR, cosine)[/]")
     print_failures(rows, console)
 
 

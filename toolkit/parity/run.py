@@ -6,6 +6,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -13,14 +14,23 @@ from toolkit.export.run import ExportResult
 from toolkit.model.calling import predict
 from toolkit.model.loading import LoadedModel
 from toolkit.model.samples import describe_samples, sample_feeds
-from toolkit.parity.compare import ParityResult, compare_outputs, judge_top1, top1_agreement
-from toolkit.parity.tolerances import Tolerance, tolerance_for
+from toolkit.parity.compare import ParityResult, compare_outputs
+from toolkit.parity.judgement import (
+    OutputJudgement,
+    VerdictSettings,
+    apply_judgements,
+    in_chunks,
+    joined,
+    judge,
+    judgement_feeds,
+    output_tasks,
+)
+from toolkit.parity.tolerances import DEFAULT_FLOAT32, Tolerance, budget_for, tolerance_for
 from toolkit.rows import ResultRow
 from toolkit.runtimes.base import Runtime
 from toolkit.runtimes.variants import RuntimeVariant
 
 BATCHES = (1, 4)
-AGREEMENT_SAMPLES = 64  # sample set for quantized classifiers' top-1 agreement
 # Deadline of one inference in a runtime in another process (Node, Chromium): at least a minute, and
 # this many times what Keras took for the same batch. TF.js's pure-JavaScript cpu backend is hundreds
 # of times slower than TensorFlow on convolutions (ResNet50 at batch 4 needs more than a minute); the
@@ -41,21 +51,42 @@ class ParityRow(ResultRow):
     mean_abs_err: float | None = None
     p99_abs_err: float | None = None
     cosine: float | None = None
+    sqnr_db: float | None = None
     top1_agreement: float | None = None
+    top5_containment: float | None = None
     expected_failure: str | None = None  # registry reason: a documented, expected failure
-    # Output name -> {passed, max_abs_err, mean_abs_err, cosine, top1_agreement}: every output compared.
+    # Output name -> {passed, task, max_abs_err, mean_abs_err, cosine, sqnr_db, top1_agreement, top5_containment}.
     per_output: dict[str, dict] = field(default_factory=dict)
     inputs: str | None = None  # what the comparison was fed: "--inputs file (3 samples)", "x: uniform in [0, 255] ..."
+    # Quantized artifacts: the sample set their verdict (and top-1, top-5, SQNR, cosine) comes from.
+    judged_on: str | None = None
 
 
 class ReferenceOutputs(dict):
     """(batch, seed) -> (feeds, Keras outputs), computed once per model; `seconds` keeps how long Keras took."""
 
-    def __init__(self, loaded: LoadedModel, inputs: dict[str, np.ndarray] | None = None):
+    def __init__(self, loaded: LoadedModel, inputs: dict[str, np.ndarray] | None = None,
+                 settings: VerdictSettings | None = None, calibration: Path | None = None):
         super().__init__()
         self.loaded = loaded
         self.inputs = inputs
+        self.settings = settings or VerdictSettings()
+        self.calibration = calibration
+        self.tasks = output_tasks(loaded, self.settings.tasks)
         self.seconds: dict[tuple[int, int], float] = {}
+        self.judgement_seconds = 0.0  # Keras's time for one chunk of the judgement set
+        self._judgement_set: tuple[list[dict], list[dict], str] | None = None
+
+    def judgement_set(self) -> tuple[list[dict], list[dict], str]:
+        """(feeds in chunks, Keras outputs per chunk, description): the quantized verdicts' sample set, made once."""
+        if self._judgement_set is None:
+            feeds, described = judgement_feeds(self.loaded, self.inputs, self.calibration)
+            chunks = in_chunks(feeds)
+            started = time.perf_counter()
+            outputs = [predict(self.loaded.model, self.loaded.signature, chunk) for chunk in chunks]
+            self.judgement_seconds = (time.perf_counter() - started) / len(chunks)
+            self._judgement_set = (chunks, outputs, described)
+        return self._judgement_set
 
     def __missing__(self, key: tuple[int, int]) -> tuple[dict, dict]:
         batch, seed = key
@@ -90,10 +121,10 @@ def check_artifact(loaded: LoadedModel, export: ExportResult, variant: RuntimeVa
         return [_failed(row(b, passed=False), error) for b in batches]
     try:
         try:
-            agreement = _agreement(loaded, export, runtime, references)
-        except Exception as error:  # the runtime failed on the agreement samples: every row says why
+            judgements = _judge_artifact(loaded, export, runtime, references)
+        except Exception as error:  # the runtime failed on the judgement samples: every row says why
             return [_failed(row(b, passed=False), error) for b in batches]
-        return [_compare_batch(loaded, export, runtime, references, batch, agreement, row) for batch in batches]
+        return [_compare_batch(loaded, export, runtime, references, batch, judgements, row) for batch in batches]
     finally:
         runtime.close()
 
@@ -104,7 +135,7 @@ def _failed(row: ParityRow, error: BaseException) -> ParityRow:
 
 
 def _compare_batch(loaded: LoadedModel, export: ExportResult, runtime: Runtime, references: ReferenceOutputs,
-                   batch: int, agreement: dict, row: Callable[..., ParityRow]) -> ParityRow:
+                   batch: int, judgements: dict[str, OutputJudgement] | None, row: Callable[..., ParityRow]) -> ParityRow:
     feeds, reference = references[(batch, batch)]
     size = len(next(iter(feeds.values())))
     try:
@@ -112,10 +143,11 @@ def _compare_batch(loaded: LoadedModel, export: ExportResult, runtime: Runtime, 
             got = runtime.infer(feeds)
     except Exception as error:  # a crashed or hung runtime is reported in its row
         return _failed(row(size, passed=False), error)
-    result = compare_outputs(reference, got, _tolerances(loaded, export), _classifiers(loaded))
-    if agreement:
-        judge_top1(result, agreement)
+    result = compare_outputs(reference, got, _tolerances(loaded, export, references.tasks), references.tasks)
+    if judgements is not None:
+        apply_judgements(result, judgements)
     return row(size, passed=result.passed, **_statistics(result), per_output=result.per_output(),
+               judged_on=references.judgement_set()[2] if judgements is not None else None,
                error="; ".join(result.errors) or None, error_kind=None if result.passed else "mismatch")
 
 
@@ -131,32 +163,35 @@ def deadline(runtime: Runtime, seconds: float) -> Iterator[None]:
 
 
 def _statistics(result: ParityResult) -> dict:
-    worst = {name: result.worst(name) for name in ("max_abs_err", "max_rel_err", "mean_abs_err", "p99_abs_err", "cosine")}
-    agreement = result.worst("top1_agreement")
-    worst["top1_agreement"] = None if agreement != agreement else agreement  # NaN: no classifier output
-    return worst
+    names = ("max_abs_err", "max_rel_err", "mean_abs_err", "p99_abs_err", "cosine", "sqnr_db", "top1_agreement",
+             "top5_containment")
+    worst = {name: result.worst(name) for name in names}
+    # NaN: no output has this statistic (no classifier output for top-1, say).
+    return {name: None if value != value else value for name, value in worst.items()}
 
 
-def _agreement(loaded: LoadedModel, export: ExportResult, runtime: Runtime, references: ReferenceOutputs) -> dict:
-    """Quantized classifiers: top-1 agreement with Keras over AGREEMENT_SAMPLES samples."""
-    classifiers = _classifiers(loaded)
-    if export.quantization == "none" or not classifiers or references.inputs is not None:
-        return {}
-    feeds, reference = references[(AGREEMENT_SAMPLES, 99)]
-    with deadline(runtime, references.timeout((AGREEMENT_SAMPLES, 99))):
-        got = runtime.infer(feeds)
-    return {name: top1_agreement(reference[name], got[name]) for name in classifiers if name in got}
+def _judge_artifact(loaded: LoadedModel, export: ExportResult, runtime: Runtime,
+                    references: ReferenceOutputs) -> dict[str, OutputJudgement] | None:
+    """Quantized artifacts: each float output judged on the sample set; None for float32 artifacts."""
+    if export.quantization == "none":
+        return None
+    chunks, expected, _ = references.judgement_set()
+    got = []
+    for chunk in chunks:
+        with deadline(runtime, inference_timeout(references.judgement_seconds)):
+            got.append(runtime.infer(chunk))
+    settings = references.settings
+    budget = budget_for(export.quantization, loaded.reference.quantized_budgets if loaded.reference else None,
+                        settings.min_top1, settings.min_sqnr_db)
+    return judge(joined(expected), joined(got), references.tasks, budget)
 
 
-def _tolerances(loaded: LoadedModel, export: ExportResult) -> dict[str, Tolerance]:
-    reference = loaded.reference
-    overrides = reference.tolerances if reference else {}
-    quantized = reference.quantized_tolerances if reference else {}
-    return {name: tolerance_for(export.quantization, name, overrides, quantized) for name in loaded.signature.output_names}
-
-
-def _classifiers(loaded: LoadedModel) -> tuple[str, ...]:
-    return loaded.reference.classifier_outputs if loaded.reference else ()
+def _tolerances(loaded: LoadedModel, export: ExportResult, tasks: dict[str, str]) -> dict[str, Tolerance | None]:
+    """Float32: every output's elementwise bound. Quantized: integer outputs only (exact); float ones are judged."""
+    overrides = loaded.reference.tolerances if loaded.reference else {}
+    if export.quantization == "none":
+        return {name: tolerance_for(name, overrides) for name in loaded.signature.output_names}
+    return {name: DEFAULT_FLOAT32 for name in loaded.signature.output_names if name not in tasks}
 
 
 def _expected_failure(loaded: LoadedModel, export: ExportResult) -> str | None:
@@ -167,9 +202,14 @@ def _expected_failure(loaded: LoadedModel, export: ExportResult) -> str | None:
 
 def check_parity(loaded: LoadedModel, exports: Sequence[ExportResult], variants: Sequence[RuntimeVariant],
                  inputs: dict[str, np.ndarray] | None = None, batches: Sequence[int] = BATCHES,
-                 on_row: Callable[[ParityRow], None] | None = None) -> list[ParityRow]:
-    """Every export x every applicable runtime variant x batch, against one set of Keras references."""
-    references = ReferenceOutputs(loaded, inputs)
+                 on_row: Callable[[ParityRow], None] | None = None, settings: VerdictSettings | None = None,
+                 calibration: Path | None = None) -> list[ParityRow]:
+    """Every export x every applicable runtime variant x batch, against one set of Keras references.
+
+    Float32 artifacts are compared element by element on each batch; quantized ones are judged on a
+    sample set (toolkit/parity/judgement.py: `inputs`, else `calibration`, else generated samples).
+    """
+    references = ReferenceOutputs(loaded, inputs, settings, calibration)
     if inputs is not None:
         batches = (len(next(iter(inputs.values()))),)
         # The user's batch is both the feed and the only reference: key it under every batch.

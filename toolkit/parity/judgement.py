@@ -1,0 +1,187 @@
+"""Quantized artifacts judged by what each output means, on a sample set rather than 4 golden rows.
+
+A classification output (several classes on the last axis: logits or probabilities) passes when
+the artifact picks Keras's class often enough (top-1 agreement); any other output (regression,
+embedding) when its signal-to-quantization-noise ratio is high enough. Budgets are in
+toolkit/parity/tolerances.py. The sample set is the user's `--inputs`, else the calibration set,
+else JUDGEMENT_SAMPLES generated inputs in the model's declared range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from toolkit.errors import UsageError
+from toolkit.model.loading import LoadedModel
+from toolkit.model.samples import describe_samples, sample_feeds
+from toolkit.parity.compare import ParityResult, sqnr_db, top1_agreement, top5_containment
+from toolkit.parity.tolerances import TASKS, QuantizedBudget
+
+# 128 samples resolve agreement in steps of 0.8%: a 0.99 budget tolerates 1 changed answer, 0.97 three.
+JUDGEMENT_SAMPLES = 128
+JUDGEMENT_SEED = 99
+CHUNK = 32  # samples per runtime call: bounded memory, and each call stays under its deadline
+
+
+@dataclass(frozen=True)
+class VerdictSettings:
+    """What the user declared: tasks ("" = every output) and budgets overriding the defaults."""
+
+    tasks: dict[str, str] = field(default_factory=dict)
+    min_top1: float | None = None
+    min_sqnr_db: float | None = None
+
+
+@dataclass
+class OutputJudgement:
+    name: str
+    task: str
+    passed: bool
+    top1_agreement: float | None
+    top5_containment: float | None
+    sqnr_db: float
+    cosine: float
+    failure: str | None = None
+
+
+def parse_tasks(text: str | None) -> dict[str, str]:
+    """--task classification | name=task,name=task -> {"": task} or {name: task}."""
+    if not text:
+        return {}
+    tasks = {}
+    for item in text.split(","):
+        name, _, task = item.rpartition("=")
+        if task.strip() not in TASKS:
+            raise UsageError(f"--task: '{task.strip()}' is not a task; use {', '.join(TASKS)} (or OUTPUT=TASK, comma-separated)")
+        tasks[name.strip()] = task.strip()
+    return tasks
+
+
+def output_tasks(loaded: LoadedModel, declared: dict[str, str] | None = None) -> dict[str, str]:
+    """Float output -> its task. First what the user declared (per output, then for all), then what the
+    model says (the reference registry's classifier outputs and losses, else the loss the .keras file was
+    compiled with: a cross-entropy means classification), then the shape: (batch, classes) with at least
+    2 classes is classification, anything else regression."""
+    declared = declared or {}
+    unknown = sorted(set(declared) - {""} - set(loaded.signature.output_names))
+    if unknown:
+        raise UsageError(f"--task names output(s) {', '.join(unknown)} that {loaded.name} does not have; "
+                         f"its outputs: {', '.join(loaded.signature.output_names)}")
+    from_model = _tasks_from_losses(loaded)
+    tasks = {}
+    for spec in loaded.signature.outputs:
+        if spec.is_string or not np.issubdtype(np.dtype(spec.dtype), np.floating):
+            continue  # integer and string outputs are compared exactly
+        detected = from_model.get(spec.name) or ("classification" if _looks_like_classes(spec.shape) else "regression")
+        tasks[spec.name] = declared.get(spec.name) or declared.get("") or detected
+    return tasks
+
+
+def _tasks_from_losses(loaded: LoadedModel) -> dict[str, str]:
+    """Output name -> task, from the reference registry or the compiled loss (nothing when uncompiled)."""
+    names = loaded.signature.output_names
+    if loaded.reference is not None:
+        losses = dict(loaded.reference.losses)
+        losses.update({name: "crossentropy" for name in loaded.reference.classifier_outputs})
+    else:
+        loss = getattr(loaded.model, "loss", None)
+        if isinstance(loss, dict):
+            losses = loss
+        elif isinstance(loss, (list, tuple)):
+            losses = dict(zip(names, loss))
+        else:
+            losses = {name: loss for name in names} if loss is not None else {}
+    tasks = {name: _task_of_loss(loss) for name, loss in losses.items() if name in names}
+    return {name: task for name, task in tasks.items() if task}
+
+
+def _task_of_loss(loss: object) -> str | None:
+    text = loss if isinstance(loss, str) else getattr(loss, "name", None) or type(loss).__name__
+    text = str(text).lower().replace("_", "")
+    if "crossentropy" in text or "hinge" in text:
+        return "classification"
+    if any(word in text for word in ("squared", "absolute", "huber", "logcosh", "cosine", "poisson")):
+        return "embedding" if "cosine" in text else "regression"
+    return None
+
+
+def _looks_like_classes(shape: tuple) -> bool:
+    """(batch, classes) with at least 2 classes; a sequence of scores is declared with --task."""
+    return len(shape) == 2 and shape[-1] is not None and shape[-1] >= 2
+
+
+def judgement_feeds(loaded: LoadedModel, inputs: dict[str, np.ndarray] | None,
+                    calibration: Path | None) -> tuple[dict[str, np.ndarray], str]:
+    """The sample set quantized artifacts are judged on, and how it is described in reports."""
+    if inputs is not None:
+        return inputs, f"--inputs file ({_count(inputs)} samples)"
+    if calibration is not None:
+        from toolkit.model.inputs import load_inputs_file
+
+        feeds = load_inputs_file(Path(calibration), loaded.signature, "--calibration")
+        return feeds, f"--calibration set ({_count(feeds)} samples)"
+    feeds = sample_feeds(loaded, JUDGEMENT_SAMPLES, JUDGEMENT_SEED)
+    return feeds, f"{_count(feeds)} samples: {describe_samples(loaded)}"
+
+
+def _count(feeds: dict[str, np.ndarray]) -> int:
+    return len(next(iter(feeds.values())))
+
+
+def in_chunks(feeds: dict[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
+    count = _count(feeds)
+    return [{name: value[start:start + CHUNK] for name, value in feeds.items()} for start in range(0, count, CHUNK)]
+
+
+def joined(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
+def judge(reference: dict[str, np.ndarray], got: dict[str, np.ndarray], tasks: dict[str, str],
+          budget: QuantizedBudget) -> dict[str, OutputJudgement]:
+    """Output name -> its judgement under `budget` (outputs the runtime did not return are left out)."""
+    judgements = {}
+    for name, task in tasks.items():
+        if name not in got or np.shape(got[name]) != np.shape(reference[name]):
+            continue
+        ref, out = np.asarray(reference[name], dtype=np.float64), np.asarray(got[name], dtype=np.float64)
+        finite = bool(np.all(np.isfinite(out)))
+        out = np.nan_to_num(out)
+        judgements[name] = _judgement(name, task, ref, out, budget, finite)
+    return judgements
+
+
+def _judgement(name: str, task: str, ref: np.ndarray, out: np.ndarray, budget: QuantizedBudget,
+               finite: bool) -> OutputJudgement:
+    classification = task == "classification"
+    top1 = top1_agreement(ref, out) if classification else None
+    top5 = top5_containment(ref, out) if classification else None
+    sqnr = sqnr_db(ref, out)
+    norms = np.linalg.norm(ref) * np.linalg.norm(out)
+    cosine = float(np.dot(ref.ravel(), out.ravel()) / norms) if norms else float(np.array_equal(ref, out))
+    if not finite:
+        failure = f"output '{name}' contains NaN or Inf"
+    elif classification and top1 < budget.min_top1:
+        failure = f"output '{name}' top-1 agreement {top1:.3f} < {budget.min_top1:g} ({task})"
+    elif not classification and sqnr < budget.min_sqnr_db:
+        failure = f"output '{name}' SQNR {sqnr:.1f} dB < {budget.min_sqnr_db:g} dB ({task})"
+    else:
+        failure = None
+    return OutputJudgement(name, task, failure is None, top1, top5, sqnr, cosine, failure)
+
+
+def apply_judgements(result: ParityResult, judgements: dict[str, OutputJudgement]) -> None:
+    """A quantized artifact's verdict per output: its judgement on the sample set, not the batch's elements."""
+    for stats in result.outputs:
+        judged = judgements.get(stats.name)
+        if judged is None:
+            continue
+        stats.task, stats.top1_agreement, stats.top5_containment = judged.task, judged.top1_agreement, judged.top5_containment
+        stats.sqnr_db, stats.cosine = judged.sqnr_db, judged.cosine
+        if not judged.passed:
+            stats.passed = False
+            if judged.failure not in result.errors:
+                result.errors.append(judged.failure)
