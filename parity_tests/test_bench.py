@@ -178,13 +178,28 @@ def test_bench_cpu_and_mobile_like_json_and_report(tmp_path, digits_artifacts, c
         else:
             assert isinstance(row["parity_passed"], bool) and row["max_abs_err"] is not None
             assert row["speedup_vs_predict_on_batch"] > 0 and row["speedup_vs_model_call"] > 0
-    assert {f.name for f in report.iterdir()} >= {"report.md", "report.html", "latency.png", "size_error.png"}
+            assert row["top1_agreement"] is not None and row["sqnr_db"] is not None  # digits is a classifier
+    plots = ("tradeoffs.png", "latency.png", "size_error.png")
+    assert {f.name for f in report.iterdir()} >= {"report.md", "report.html", *plots}
     html = (report / "report.html").read_text()
-    assert "src='latency.png'" in html and "src='size_error.png'" in html
-    for plot in ("latency.png", "size_error.png"):
+    for plot in plots:
+        assert f"src='{plot}'" in html
         assert (report / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     markdown = (report / "report.md").read_text()
     assert "![latency.png](latency.png)" in markdown and "NNAPI" in markdown and "ARM" in markdown
+    _assert_tradeoffs(markdown, rows)
+
+
+def _assert_tradeoffs(markdown: str, rows: list[dict]) -> None:
+    """One line per artifact, smallest first, its size ratio to float32 and its worst top-1 over runtimes."""
+    lines = markdown.split("## Trade-offs: digits (smallest first)")[1].split("##")[0].strip().splitlines()[2:]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    assert [c[0] for c in cells] == ["tflite-int8", "onnx", "tflite", "saved_model"]
+    int8 = [r for r in rows if r["target"] == "tflite" and r["quantization"] == "int8"]
+    float32 = next(r for r in rows if r["target"] == "tflite" and r["quantization"] == "none")
+    assert cells[0][2] == f"{int8[0]['size_bytes'] / float32['size_bytes']:.2f}x"
+    assert cells[0][3] == f"{min(r['top1_agreement'] for r in int8):.3f}"
+    assert cells[0][7] == ("PASS" if all(r["parity_passed"] for r in int8) else "FAIL")
 
 
 def test_gpu_setting_without_a_gpu_gives_no_gpu_rows_and_exit_0(tmp_path, digits_artifacts):

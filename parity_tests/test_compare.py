@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from toolkit.parity.compare import compare_outputs
-from toolkit.parity.tolerances import DEFAULT_FLOAT32, QUANTIZED_BUDGETS, QuantizedBudget, Tolerance, budget_for, tolerance_for
+from toolkit.parity.tolerances import (
+    DEFAULT_FLOAT32,
+    QUANTIZED_BUDGETS,
+    QuantizedBudget,
+    Tolerance,
+    budget_for,
+    tolerance_for,
+)
 
 REF = {"probabilities": np.array([[0.1, 0.7, 0.2], [0.5, 0.25, 0.25]], dtype=np.float32)}
 TOL = {"probabilities": DEFAULT_FLOAT32}

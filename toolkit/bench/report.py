@@ -11,6 +11,8 @@ from rich.console import Console
 from toolkit.bench.plots import LATENCY_PLOT, SIZE_ERROR_PLOT, plot_latency, plot_size_error
 from toolkit.bench.results import BenchResults, BenchRow
 from toolkit.bench.settings import MOBILE_LIKE_NOTE
+from toolkit.bench.tradeoffs import HEADERS as TRADEOFF_HEADERS
+from toolkit.bench.tradeoffs import TRADEOFF_PLOT, plot_tradeoffs, table_rows, tradeoffs
 from toolkit.files import atomic_file
 from toolkit.labels import human_size
 
@@ -120,10 +122,11 @@ def write_report(results: BenchResults, folder: Path) -> Path:
     """report.md and report.html (plots beside them) in `folder`; returns the HTML path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, plot in ((LATENCY_PLOT, plot_latency), (SIZE_ERROR_PLOT, plot_size_error)):
+    plots = ((TRADEOFF_PLOT, plot_tradeoffs), (LATENCY_PLOT, plot_latency), (SIZE_ERROR_PLOT, plot_size_error))
+    for name, plot in plots:
         with atomic_file(folder / name) as staging:
             plot(results.rows, staging)
-    sections = report_sections(results, (LATENCY_PLOT, SIZE_ERROR_PLOT))
+    sections = report_sections(results, [name for name, _ in plots])
     for name, render in (("report.md", to_markdown), ("report.html", to_html)):
         with atomic_file(folder / name) as staging:
             staging.write_text(render(sections))
@@ -146,8 +149,11 @@ def _method(results: BenchResults) -> list[str]:
         "in-process runtimes, TensorFlow included; Node or Chromium when their pid is known; see rss_source in the JSON). "
         "Size: the artifact's files on disk, without manifest.json and golden.json.",
         "Parity: the verdict of toolkit.parity.check_parity for the same artifact on the same runtime variant "
-        "(batches 1 and 4), so a fast but wrong artifact shows FAIL. Speed-ups: the CPU Keras p50 of the same "
-        "model and batch divided by the row's p50.",
+        "(batches 1 and 4; quantized artifacts judged by top-1 agreement or SQNR on a sample set), so a fast but "
+        "wrong artifact shows FAIL. Speed-ups: the CPU Keras p50 of the same model and batch divided by the row's p50.",
+        "Trade-offs: per artifact, its size (and ratio to the same target's float32 artifact), the worst top-1 "
+        "agreement and SQNR over the runtimes that ran it, and the fastest p50 at the smallest batch; smallest "
+        "first, so the first PASS line is the smallest artifact that is still correct.",
         "Settings: cpu = every runtime with all cores; gpu = ONNX Runtime CUDAExecutionProvider and TensorFlow "
         "SavedModel on the GPU (rows say 'no GPU' where there is none); " + MOBILE_LIKE_NOTE,
     ]
@@ -180,6 +186,11 @@ def report_sections(results: BenchResults, plots: Sequence[str]) -> list[tuple]:
     sections = [("h1", "Benchmark report"), *(("p", line) for line in _environment_lines(results.environment))]
     sections += [("h2", "How these numbers were measured"), ("list", _method(results))]
     sections += [("h2", "Plots"), *(("img", plot) for plot in plots)]
+    items = tradeoffs(rows)
+    for model in _models(rows):
+        body = table_rows([t for t in items if t.model == model])
+        if body:
+            sections += [("h2", f"Trade-offs: {model} (smallest first)"), ("table", TRADEOFF_HEADERS, body)]
     sections += [("h2", "Speed-up against Keras (fastest first)"), ("table", *_speedup_table(rows))]
     for model in _models(rows):
         body = [row_cells(r) for r in rows if r.model == model and r.error is None]

@@ -24,6 +24,8 @@ EXTRA_FIELDS = {
     "timing": "'runtime': measured inside the runtime's own process (time_runs); 'wall': perf_counter here",
     "rss_source": "which process peak_rss_mb measures, and how",
     "max_abs_err": "worst max |runtime - Keras| of the parity check of the same artifact and variant",
+    "top1_agreement": "worst top-1 agreement with Keras of that check (quantized artifacts: on the judgement set)",
+    "sqnr_db": "worst SQNR (dB) of that check; null where every output matched exactly in an integer output",
     "parity_error": "why the parity check failed or could not run",
     "speedup_vs_predict_on_batch": "Keras predict_on_batch p50 (same model, batch, CPU) / this row's p50",
     "speedup_vs_model_call": "Keras model(x) p50 (same model, batch, CPU) / this row's p50",
@@ -53,6 +55,8 @@ class BenchRow(ResultRow):
     timing: str | None = None
     rss_source: str | None = None
     max_abs_err: float | None = None
+    top1_agreement: float | None = None
+    sqnr_db: float | None = None
     parity_error: str | None = None
     speedup_vs_predict_on_batch: float | None = None
     speedup_vs_model_call: float | None = None

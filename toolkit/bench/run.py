@@ -28,7 +28,18 @@ from toolkit.runtimes.variants import RuntimeVariant
 
 Progress = Callable[[str], None]
 # (model, artifact label, parity variant label) -> (passed, worst max abs error, error)
-Verdicts = dict[tuple[str, str, str], tuple[bool | None, float | None, str | None]]
+@dataclass(frozen=True)
+class ParitySummary:
+    """The parity check of one artifact in one runtime variant, as the benchmark rows carry it."""
+
+    passed: bool | None  # None: nothing was compared (the runtime did not start)
+    max_abs_err: float | None = None
+    top1_agreement: float | None = None  # worst over batches (quantized: on the judgement set)
+    sqnr_db: float | None = None
+    error: str | None = None
+
+
+Verdicts = dict[tuple[str, str, str], ParitySummary]
 
 
 @dataclass
@@ -125,11 +136,12 @@ def bench_artifact(loaded: LoadedModel, export: ExportResult, variant: RuntimeVa
     if variant.runtime not in runtimes():
         return _with_error(rows, f"runtime unavailable: {variant.runtime} is not registered here "
                            "(its module in toolkit/runtimes is missing)", "unavailable")
-    passed, max_abs_err, parity_error = parity_verdict(loaded, export, variant, verdicts)
+    parity = parity_verdict(loaded, export, variant, verdicts)
     bench_runtime(lambda: variant.create(export.path), rows, feeds, plan, variant.device)
     for row in rows.values():
         row.size_bytes = artifact_size(export.path)
-        row.parity_passed, row.max_abs_err, row.parity_error = passed, max_abs_err, parity_error
+        row.parity_passed, row.max_abs_err, row.parity_error = parity.passed, parity.max_abs_err, parity.error
+        row.top1_agreement, row.sqnr_db = parity.top1_agreement, parity.sqnr_db
     return list(rows.values())
 
 
@@ -147,16 +159,23 @@ def verdicts_from_rows(rows: Sequence[ParityRow]) -> Verdicts:
     return {key: _summarise(group) for key, group in grouped.items()}
 
 
-def _summarise(rows: Sequence[ParityRow]) -> tuple[bool | None, float | None, str | None]:
+def _summarise(rows: Sequence[ParityRow]) -> ParitySummary:
     compared = [r for r in rows if r.max_abs_err is not None]
     errors = "; ".join(dict.fromkeys(r.error for r in rows if r.error)) or None
-    return (all(r.passed for r in rows) if compared else None,
-            max(r.max_abs_err for r in compared) if compared else None, errors)
+    if not compared:
+        return ParitySummary(None, error=errors)
+
+    def worst(attribute: str) -> float | None:
+        values = [getattr(r, attribute) for r in compared if getattr(r, attribute) is not None]
+        return min(values) if values else None
+
+    return ParitySummary(all(r.passed for r in rows), max(r.max_abs_err for r in compared), worst("top1_agreement"),
+                         worst("sqnr_db"), errors)
 
 
 def parity_verdict(loaded: LoadedModel, export: ExportResult, variant: RuntimeVariant,
-                   cache: Verdicts) -> tuple[bool | None, float | None, str | None]:
-    """(passed, worst max abs error, error) of the parity check of this artifact in this variant.
+                   cache: Verdicts) -> ParitySummary:
+    """The parity check of this artifact in this variant (passed, worst errors, top-1, SQNR, error).
 
     None for `passed` means the check could not compare (the runtime did not start); timing-only
     options (threads, CPU throttling) are left out, so one check serves every thread count.
@@ -168,7 +187,7 @@ def parity_verdict(loaded: LoadedModel, export: ExportResult, variant: RuntimeVa
             with device_scope(variant.device):
                 cache[key] = _summarise(check_parity(loaded, [export], [numerics]))
         except Exception as error:  # the parity engine itself failed: the timing rows still stand
-            cache[key] = (None, None, one_line(error))
+            cache[key] = ParitySummary(None, error=one_line(error))
     return cache[key]
 
 
