@@ -1,4 +1,4 @@
-"""TFLite (LiteRT) through the SavedModel route, builtin ops only, with four quantization modes.
+"""TFLite (LiteRT) through the SavedModel route, builtin ops only, with five quantization modes.
 
 Neither TF 2.19 nor ai-edge-litert ships the Flex delegate, so Select TF ops are
 never enabled: a model that needs them fails here, naming the ops, rather than
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from exporters.calibration import representative_batches
+from exporters.calibration import calibration_source, representative_batches
 from exporters.details import ExportDetails
 from exporters.unsupported_ops import ops_in_saved_model, refuse_string_ops, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
@@ -28,6 +28,17 @@ if TYPE_CHECKING:
 TFLITE_LACKS = "TFLite builtin ops lack {it} (the Flex delegate that runs TF ops is not available)"
 
 
+# Quantizations calibrated on representative inputs -> the op sets they convert to. Conv2D and Dense
+# weights are per-channel (one scale per output channel) by default in TF 2.19, checked by
+# parity_tests/test_tflite_int16x8.py. int16x8: ops without a 16x8 kernel stay float32 (the converter's
+# documented fallback, TFLITE_BUILTINS after the 16x8 set) rather than failing the export; notes name them.
+CALIBRATED = {
+    "int8": lambda tf: [tf.lite.OpsSet.TFLITE_BUILTINS_INT8],
+    "int16x8": lambda tf: [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
+                           tf.lite.OpsSet.TFLITE_BUILTINS],
+}
+
+
 def _configure(converter, loaded, quantization: str, options: dict) -> None:
     import tensorflow as tf
 
@@ -37,11 +48,11 @@ def _configure(converter, loaded, quantization: str, options: dict) -> None:
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "fp16":
         converter.target_spec.supported_types = [tf.float16]
-    elif quantization == "int8":
+    elif quantization in CALIBRATED:
         batches = representative_batches(loaded, options)
         # The signature runner feeds by name, so the dataset yields dicts keyed by input name.
         converter.representative_dataset = lambda: (dict(batch) for batch in batches)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.target_spec.supported_ops = CALIBRATED[quantization](tf)
         # Inputs and outputs stay float32 (quantize/dequantize at the edges) so callers need no scales.
 
 
@@ -61,8 +72,9 @@ def unsupported_ops_error(error_text: str, target: str, saved_model: Path, model
     return unsupported_op_error(target, ops_in_saved_model(saved_model, ops), model, TFLITE_LACKS)
 
 
-@exporter("tflite", quantizations=("none", "fp16", "dynamic", "int8"), converter="tensorflow",
-          options={"calibration": None}, option_scope={"calibration": ("int8",)}, needs_samples=("int8",))
+@exporter("tflite", quantizations=("none", "fp16", "dynamic", "int8", "int16x8"), converter="tensorflow",
+          options={"calibration": None}, option_scope={"calibration": tuple(CALIBRATED)},
+          needs_samples=tuple(CALIBRATED))
 def export_tflite(loaded: LoadedModel, staging: Path, quantization: str, options: dict) -> ExportDetails:
     import tensorflow as tf
 
@@ -81,17 +93,40 @@ def export_tflite(loaded: LoadedModel, staging: Path, quantization: str, options
             raise ExportError(f"TFLite conversion failed: {' '.join(text.split())[:400]}") from error
     (staging / "model.tflite").write_bytes(flatbuffer)
     check_tflite(staging / "model.tflite", loaded)
-    return ExportDetails(main_file="model.tflite", notes=_notes(quantization))
+    return ExportDetails(main_file="model.tflite", notes=_notes(quantization, staging / "model.tflite", loaded, options))
 
 
 def _target_name(quantization: str) -> str:
     return "tflite" if quantization == "none" else f"tflite ({quantization})"
 
 
-def _notes(quantization: str) -> list[str]:
+def _notes(quantization: str, path: Path, loaded: LoadedModel, options: dict) -> list[str]:
+    if quantization not in CALIBRATED:
+        return []
+    edges = "float32 inputs and outputs (quantize/dequantize at the edges)"
+    notes = [f"calibrated on {calibration_source(loaded, options)}"]
     if quantization == "int8":
-        return ["full-integer int8 kernels; float32 inputs and outputs (quantize/dequantize at the edges)"]
-    return []
+        return [f"full-integer int8 kernels, per-channel weights; {edges}", *notes]
+    in_float = float_ops(path)
+    kept = (f"ops without a 16x8 kernel kept in float32: {', '.join(in_float)}" if in_float
+            else "every op runs a 16x8 kernel")
+    return [f"int16 activations, int8 per-channel weights; {edges}; {kept}", *notes]
+
+
+def float_ops(path: Path) -> list[str]:
+    """Op types in a quantized flatbuffer that still compute in float32 (the converter's fallback)."""
+    import warnings
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    with warnings.catch_warnings(), native_output_silenced():
+        warnings.simplefilter("ignore")  # the deprecation warning every Interpreter prints (see check_tflite)
+        interpreter = Interpreter(model_path=str(path))
+    tensors = {detail["index"]: detail for detail in interpreter.get_tensor_details()}
+    # _get_ops_details is the interpreter's only listing of ops with their tensors.
+    return sorted({op["op_name"] for op in interpreter._get_ops_details()
+                   if op["op_name"] != "DEQUANTIZE"
+                   and any(tensors[i]["dtype"] == np.float32 for i in op["outputs"] if i in tensors)})
 
 
 def check_tflite(path: Path, loaded: LoadedModel) -> None:

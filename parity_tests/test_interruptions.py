@@ -16,7 +16,7 @@ from toolkit.parity.run import check_parity
 from toolkit.runtimes.variants import RuntimeVariant, runtime_variants
 
 ALL_ARTIFACTS = {"saved_model", "onnx", "tfjs", "tfjs-fp16", "tfjs-uint8", "tflite", "tflite-fp16",
-                 "tflite-dynamic", "tflite-int8"}
+                 "tflite-dynamic", "tflite-int8", "tflite-int16x8"}
 
 
 def export_command(model_path: Path, out: Path) -> list[str]:

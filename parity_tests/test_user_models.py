@@ -103,21 +103,22 @@ def test_user_model_int8_without_calibration_says_how_to_fix(user_model, tmp_pat
 
 
 def test_export_all_without_calibration_skips_int8_then_adds_it(user_model, tmp_path, capsys):
-    """--quantize all without --calibration: everything else is exported and int8's skip is one line; adding
-    --calibration later exports int8 and reuses the rest (the option only concerns int8)."""
+    """--quantize all without --calibration: everything else is exported and int8's and int16x8's skips are one
+    line each; adding --calibration later exports those two and reuses the rest (the option only concerns them)."""
     path, layers_file = user_model
     argv = ["export", "--model", str(path), "--custom-objects", str(layers_file), "--target", "all",
             "--quantize", "all", "--out", str(tmp_path)]
     assert main(argv) == EXIT_OK
     out = capsys.readouterr().out
     skipped = [line for line in out.splitlines() if line.startswith("skipped")]
-    assert len(skipped) == 1 and "tflite-int8" in skipped[0] and "--calibration" in skipped[0], out
+    assert len(skipped) == 2 and all("--calibration" in line for line in skipped), out
+    assert "tflite-int8:" in skipped[0] and "tflite-int16x8:" in skipped[1], out
     assert out.count("exported ") == 8
     calibration = tmp_path / "calibration.npz"
     np.savez(calibration, sensor=np.random.default_rng(0).standard_normal((16, 12)).astype("float32"))
     assert main([*argv, "--calibration", str(calibration)]) == EXIT_OK
     out = capsys.readouterr().out
-    assert out.count("up to date") == 8 and out.count("exported ") == 1 and "tflite-int8" in out, out
+    assert out.count("up to date") == 8 and out.count("exported ") == 2 and "tflite-int16x8" in out, out
 
 
 def test_parity_with_inputs_file_and_failing_exit_code(user_model, tmp_path, capsys):

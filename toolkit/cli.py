@@ -21,7 +21,7 @@ from toolkit.errors import (
 )
 
 TARGET_HELP = "saved_model, tflite, onnx, tfjs, a comma-separated list, or all"
-QUANTIZE_HELP = "none, fp16, dynamic, int8 (TFLite), fp16, uint8 (TF.js), a comma-separated list, or all"
+QUANTIZE_HELP = "none, fp16, dynamic, int8, int16x8 (TFLite), fp16, uint8 (TF.js), a comma-separated list, or all"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -107,8 +107,10 @@ def _add_selection_args(parser: argparse.ArgumentParser) -> None:
 def _add_export_options(parser: argparse.ArgumentParser) -> None:
     """Options recorded in the manifest of the artifacts they change; unset ones keep what an artifact has."""
     parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
-    parser.add_argument("--calibration", type=Path, metavar="FILE.npz",
-                        help="representative inputs for int8 (keys = input names); reference models use their samples")
+    parser.add_argument("--calibration", type=Path, metavar="FILE.npz|DIR",
+                        help="representative inputs for int8 and int16x8: an .npz (keys = input names), or a folder of "
+                        "images for a model with one image input (resized, pixels scaled to the model's input range); "
+                        "reference models use their samples")
 
 
 def _add_out_args(parser: argparse.ArgumentParser, what: str = "artifact folder; missing exports go here") -> None:
@@ -173,7 +175,9 @@ def _add_parity_parser(commands: argparse._SubParsersAction) -> None:
         "input errors.")
     _add_model_args(parity)
     _add_selection_args(parity)
-    parity.add_argument("--inputs", type=Path, metavar="FILE.npz", help="inputs to compare on (keys = input names)")
+    parity.add_argument("--inputs", type=Path, metavar="FILE.npz|DIR",
+                        help="inputs to compare on: an .npz (keys = input names), or a folder of images for a model "
+                        "with one image input (as for --calibration)")
     _add_export_options(parity)
     _add_verdict_args(parity)
     _add_out_args(parity)

@@ -1,8 +1,9 @@
 """Export options (--opset, --calibration): which artifacts they affect and how a manifest records them.
 
 An option is recorded in the manifest of every artifact it changes, and only there: adding
---calibration later leaves the float artifacts up to date. A calibration file is recorded as
-{"path", "sha256"} and compared by its hash, so moving the file changes nothing and editing it does.
+--calibration later leaves the float artifacts up to date. A calibration file (or folder of images) is
+recorded as {"path", "sha256"} and compared by its hash, so moving it changes nothing and editing it does;
+a folder's hash covers its images' names and bytes (toolkit/model/image_folder.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from toolkit.errors import UsageError
 from toolkit.files import sha256_file
 from toolkit.labels import artifact_label
+from toolkit.model.image_folder import folder_sha256
 from toolkit.model.inputs import load_inputs_file
 from toolkit.model.spec import ModelSignature
 from toolkit.registry import ExporterEntry
@@ -49,7 +51,8 @@ def recorded_options(entry: ExporterEntry, quantization: str, given: dict) -> di
 
 def fingerprint(name: str, value: object) -> object:
     if name in FILE_OPTIONS and isinstance(value, (str, Path)):
-        return {"path": str(Path(value).resolve()), "sha256": sha256_file(Path(value))}
+        path = Path(value)
+        return {"path": str(path.resolve()), "sha256": folder_sha256(path) if path.is_dir() else sha256_file(path)}
     return value
 
 

@@ -1,26 +1,38 @@
-"""User-supplied input files (--inputs, --calibration): .npz keyed by input name, checked against the model."""
+"""User-supplied inputs (--inputs, --calibration): an .npz keyed by input name, or a folder of images for a
+model with one image input (toolkit/model/image_folder.py); checked against the model."""
 
 from __future__ import annotations
 
+import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from toolkit.errors import InputsError
+from toolkit.model.image_folder import is_image_folder, load_image_folder
 from toolkit.model.spec import ModelSignature, check_feeds
 
 
-def load_inputs_file(path: Path, signature: ModelSignature, flag: str = "--inputs") -> dict[str, np.ndarray]:
+def load_inputs_file(path: Path, signature: ModelSignature, flag: str = "--inputs",
+                     announce: bool = True) -> dict[str, np.ndarray]:
     """Arrays by input name, checked: names, dtypes, shapes, one batch size, at least one sample, finite values.
 
     `flag` names the option in messages (--inputs or --calibration). Non-finite values are refused:
     as inputs they make every comparison meaningless, and a calibrator fed NaN writes an
-    "int8" model whose ranges are garbage.
+    "int8" model whose ranges are garbage. A folder of images is decoded and scaled for the model's
+    image input; with `announce`, one line on stderr says how (size, scaling), since the scaling is
+    a guess the user should see.
     """
     path = Path(path)
+    if is_image_folder(path):
+        images = load_image_folder(path, signature, flag)
+        if announce:
+            print(f"toolkit: note: {images.description}", file=sys.stderr, flush=True)
+        return images.feeds
     if not path.is_file():
-        raise InputsError(f"{flag} file {path} does not exist; pass an .npz with one array per input name")
+        raise InputsError(f"{flag} file {path} does not exist; pass an .npz with one array per input name "
+                          "or a folder of images")
     try:
         with np.load(path, allow_pickle=False) as archive:
             feeds = {name: archive[name] for name in archive.files}
