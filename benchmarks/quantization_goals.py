@@ -1,0 +1,171 @@
+"""Issue 13's goals, measured on the zoo: size, top-1 agreement with Keras and the toolkit's verdict of
+every quantized artifact of MobileNetV3Small, EfficientNetB0, ResNet50 and the ViT; writes docs/quantization.md.
+
+Calibration images come from the digits' train split and test images from the test split (different
+digits, colours and gradients: models/images.py), so the agreement is measured on images the
+quantizer never saw. The agreement here is computed independently of the toolkit's judgement code
+(argmax of the runtime's output against argmax of Keras's, in this file); the toolkit's verdict on
+the same test images is then checked against it: PASS exactly when the agreement meets the budget.
+
+    .venv/bin/python benchmarks/quantization_goals.py [--models a,b] [--test 256] [--out docs/quantization.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+# model -> (image size, caffe preprocessing)
+MODELS = {"mobilenet_v3_small": (96, False), "efficientnet_b0": (64, False), "resnet50": (64, True),
+          "vit_encoder": (32, False)}
+RUNTIME_OF = {"tflite": "litert", "onnx": "onnxruntime"}
+CALIBRATION_IMAGES = 128
+CALIBRATION_SEED, TEST_SEED = 7, 11
+
+
+@dataclass
+class Measured:
+    model: str
+    target: str
+    quantization: str
+    size_bytes: int | None = None
+    size_ratio: float | None = None
+    agreement: float | None = None  # independent top-1 agreement on the test images
+    verdict: str | None = None  # the toolkit's: PASS / FAIL
+    toolkit_top1: float | None = None
+    consistent: bool | None = None  # verdict == (agreement >= budget)
+    export_s: float | None = None
+    note: str = ""
+
+
+def images(model: str, count: int, split: str, seed: int) -> dict[str, np.ndarray]:
+    from models.images import digit_images
+    from models.zoo import CAFFE_MEANS_BGR
+
+    size, caffe = MODELS[model]
+    pixels, _ = digit_images(count, size, seed, split=split)
+    return {"image": pixels[..., ::-1] - CAFFE_MEANS_BGR if caffe else pixels}
+
+
+def independent_agreement(path: Path, target: str, feeds: dict, reference: np.ndarray) -> float:
+    """argmax(runtime) == argmax(Keras), in chunks of 32, without the toolkit's comparison code."""
+    from toolkit.runtimes.variants import runtime_variants
+
+    (variant,) = [v for v in runtime_variants([RUNTIME_OF[target]]) if v.target == target]
+    runtime = variant.create(path).activate()
+    try:
+        count = len(feeds["image"])
+        got = np.concatenate([next(iter(runtime.infer({"image": feeds["image"][i:i + 32]}).values()))
+                              for i in range(0, count, 32)])
+    finally:
+        runtime.close()
+    return float(np.mean(got.argmax(axis=-1) == reference.argmax(axis=-1)))
+
+
+def measure_model(model: str, artifacts: list[tuple[str, str]], work: Path, test_count: int) -> list[Measured]:
+    from toolkit import api
+    from toolkit.model.calling import predict
+    from toolkit.parity.tolerances import budget_for
+
+    loaded = api.load(model)
+    calibration, test = work / f"{model}-calibration.npz", work / f"{model}-test.npz"
+    np.savez(calibration, **images(model, CALIBRATION_IMAGES, "train", CALIBRATION_SEED))
+    test_feeds = images(model, test_count, "test", TEST_SEED)
+    np.savez(test, **test_feeds)
+    reference = next(iter(predict(loaded.model, loaded.signature, test_feeds).values()))
+    out = work / "artifacts"
+    results, float32_size = [], {}
+    from toolkit.registry import exporters
+
+    for target, quantization in artifacts:
+        row = Measured(model, target, quantization)
+        uses = exporters()[target].options_for(quantization)
+        options = {"calibration": calibration} if "calibration" in uses else {}
+        started = time.perf_counter()
+        (export,) = api.export(loaded, [target], [quantization], out, options=options)
+        row.export_s = time.perf_counter() - started
+        if not export.ok:
+            row.note = f"export failed: {export.error or export.skipped}"
+            results.append(row)
+            continue
+        from toolkit.export.layout import artifact_size
+
+        row.size_bytes = artifact_size(export.path)
+        if quantization == "none":
+            float32_size[target] = row.size_bytes
+        row.size_ratio = row.size_bytes / float32_size[target] if target in float32_size else None
+        row.agreement = independent_agreement(export.path, target, test_feeds, reference)
+        rows = api.check_parity(loaded, [target], [quantization], [RUNTIME_OF[target]], out, inputs=test,
+                                options=options)
+        row.verdict = "PASS" if all(r.passed for r in rows) else "FAIL"
+        row.toolkit_top1 = min((r.top1_agreement for r in rows if r.top1_agreement is not None), default=None)
+        if quantization != "none":
+            budget = budget_for(quantization).min_top1
+            row.consistent = (row.verdict == "PASS") == (row.agreement >= budget)
+        results.append(row)
+        print(f"{model} {target}-{quantization}: {row.size_ratio and f'{row.size_ratio:.2f}x'} agreement "
+              f"{row.agreement:.3f} toolkit {row.verdict} ({row.export_s:.0f} s)", flush=True)
+    return results
+
+
+def write_markdown(results: list[Measured], path: Path, test_count: int, seconds: float) -> None:
+    lines = [
+        "# Quantization on the zoo: size, top-1 agreement and the toolkit's verdict",
+        "",
+        "Written by `benchmarks/quantization_goals.py` (do not edit by hand; rerun it). Per model: "
+        f"{CALIBRATION_IMAGES} calibration images from the digits' train split, {test_count} test images from "
+        "the test split (models/images.py). *agreement*: share of test images whose argmax in the artifact's "
+        "runtime (LiteRT for TFLite, ONNX Runtime for ONNX) equals Keras's, computed in this script. *verdict*: "
+        "`toolkit parity --inputs <test images>` on the same artifact. *consistent*: the verdict is PASS exactly "
+        "when the agreement meets the mode's budget (toolkit/parity/tolerances.py).",
+        "",
+        "| model | artifact | size | x float32 | agreement | toolkit top-1 | verdict | consistent | export s | note |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        artifact = r.target if r.quantization == "none" else f"{r.target}-{r.quantization}"
+        cells = [r.model, artifact, f"{r.size_bytes / 1e6:.2f} MB" if r.size_bytes else "-",
+                 f"{r.size_ratio:.2f}x" if r.size_ratio else "-", f"{r.agreement:.3f}" if r.agreement is not None else "-",
+                 f"{r.toolkit_top1:.3f}" if r.toolkit_top1 is not None else "-", r.verdict or "-",
+                 {True: "yes", False: "**no**", None: "-"}[r.consistent], f"{r.export_s:.0f}" if r.export_s else "-",
+                 r.note.replace("|", "/")[:160]]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"Measured in {seconds / 60:.1f} min on 2 shared CPU cores (exports cached by content hash "
+              "are reused, so export seconds can be near 0)."]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--test", type=int, default=256, help="test images per model (default 256)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "quantization.md")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/quantization-goals"))
+    args = parser.parse_args(argv)
+    from toolkit.plugins import load_plugins
+    from toolkit.registry import exporters
+    from toolkit.tf_env import import_tf
+
+    import_tf()
+    load_plugins()
+    artifacts = [(target, q) for target in ("tflite", "onnx") for q in exporters()[target].quantizations
+                 if q not in ("dynamic", "auto")]  # dynamic: weights only; auto: one of the others
+    args.work.mkdir(parents=True, exist_ok=True)
+    started, results = time.perf_counter(), []
+    for model in args.models.split(","):
+        results += measure_model(model, artifacts, args.work, args.test)
+        write_markdown(results, args.out, args.test, time.perf_counter() - started)  # kept as it grows
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
