@@ -13,6 +13,7 @@ from pathlib import Path
 
 from exporters.details import ExportDetails
 from exporters.onnx_graph import fill_output_shapes, resize_with_sizes
+from exporters.onnx_quantization import QUANTIZATIONS, quantize_onnx
 from exporters.unsupported_ops import TABLE_OPS, ops_in_saved_model, refuse_string_ops, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
 from toolkit.errors import ExportError, UnsupportedOpError
@@ -41,8 +42,11 @@ def _convert(saved_model: Path, output: Path, opset: int):
     )
 
 
-@exporter("onnx", quantizations=("none",), converter="tf2onnx", options={"opset": DEFAULT_OPSET})
+@exporter("onnx", quantizations=("none", *QUANTIZATIONS), converter="tf2onnx",
+          options={"opset": DEFAULT_OPSET, "calibration": None}, option_scope={"calibration": ("int8",)},
+          needs_samples=("int8",))
 def export_onnx(loaded: LoadedModel, staging: Path, quantization: str, options: dict) -> ExportDetails:
+    """float32 through tf2onnx and the graph fixes; a quantized artifact is made from that file."""
     opset = int(options.get("opset", DEFAULT_OPSET))
     target = staging / "model.onnx"
     with temporary_saved_model(loaded, staging) as saved_model:
@@ -59,8 +63,11 @@ def export_onnx(loaded: LoadedModel, staging: Path, quantization: str, options: 
                 f"onnx (opset {opset})", unconverted, loaded.model, "tf2onnx has no conversion of {it} to ONNX"
             )
     rewrites = fix_graph_for_onnx(target, loaded)
+    notes = [f"opset {opset}"]
+    if quantization != "none":
+        notes += quantize_onnx(target, quantization, loaded, options)
     check_onnx(target, loaded)
-    return ExportDetails(main_file="model.onnx", rewrites=rewrites, notes=[f"opset {opset}"])
+    return ExportDetails(main_file="model.onnx", rewrites=rewrites, notes=notes)
 
 
 def fix_graph_for_onnx(path: Path, loaded: LoadedModel) -> list[str]:

@@ -120,7 +120,7 @@ def test_lambda_layer_refused_in_safe_mode_and_allowed_with_unsafe(capsys, out, 
     [
         (["export", "--model", "digits", "--target", "coreml"], ["unknown target coreml", "tflite"]),
         (["export", "--model", "digits", "--target", "tflite", "--quantize", "int4"], ["unknown quantization int4", "int8"]),
-        (["export", "--model", "digits", "--target", "onnx", "--quantize", "int8"], ["--quantize int8 applies to none of onnx"]),
+        (["export", "--model", "digits", "--target", "tfjs", "--quantize", "int8"], ["--quantize int8 applies to none of tfjs"]),
         (["parity", "--model", "digits", "--runtime", "tensorrt"], ["unknown runtime tensorrt", "litert"]),
         (["export", "--model", "digitz"], ["'digitz' is neither", "did you mean digits"]),
         (["export", "--model", "sequental_mlp"], ["did you mean sequential_mlp"]),

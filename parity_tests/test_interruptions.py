@@ -15,8 +15,8 @@ from toolkit.export.manifest import manifest_problems, read_manifest
 from toolkit.parity.run import check_parity
 from toolkit.runtimes.variants import RuntimeVariant, runtime_variants
 
-ALL_ARTIFACTS = {"saved_model", "onnx", "tfjs", "tfjs-fp16", "tfjs-uint8", "tflite", "tflite-fp16",
-                 "tflite-dynamic", "tflite-int8", "tflite-int16x8"}
+ALL_ARTIFACTS = {"saved_model", "onnx", "onnx-fp16", "onnx-dynamic", "onnx-int8", "tfjs", "tfjs-fp16", "tfjs-uint8",
+                 "tflite", "tflite-fp16", "tflite-dynamic", "tflite-int8", "tflite-int16x8"}
 
 
 def export_command(model_path: Path, out: Path) -> list[str]:
