@@ -38,10 +38,12 @@ def _two_input_regression_data(seed):
     training_data=_two_input_regression_data,
     losses={"prediction": "mean_squared_error"},
     expected_failures={
-        # Measured: SQNR 10.3 dB on 128 samples (RMS error ~30% of the output). An unbounded linear output
-        # summing 192 unnormalized inputs: 256 levels over the calibrated activation ranges are too coarse.
+        # Measured: SQNR 10.3 dB (TFLite) and 9.5 dB (ONNX QDQ) on 128 samples, RMS error ~30% of the output. An
+        # unbounded linear output summing 192 unnormalized inputs: 256 levels over the calibrated ranges are too coarse.
         ("tflite", "int8"): "full-integer int8 keeps only ~10 dB SQNR on this unbounded regression output "
                             "(budget 20 dB); use dynamic or fp16",
+        ("onnx", "int8"): "int8 activations keep only ~10 dB SQNR on this unbounded regression output "
+                          "(budget 20 dB); use dynamic or fp16",
     },
 )
 def build_multi_input_regression():
@@ -71,9 +73,12 @@ def _multitask_data(seed):
     losses={"class_probs": "sparse_categorical_crossentropy", "score": "mean_squared_error"},
     classifier_outputs=("class_probs",),
     expected_failures={
-        # Measured: class_probs top-1 agreement passes; the regression head 'score' keeps 15.8 dB on 128 samples.
+        # Measured: class_probs top-1 agreement passes; the regression head 'score' keeps 15.8 dB on 128 samples
+        # (TFLite and ONNX QDQ alike).
         ("tflite", "int8"): "full-integer int8 keeps ~16 dB SQNR on the regression head 'score' (budget 20 dB); "
                             "the class head passes; use dynamic or fp16",
+        ("onnx", "int8"): "int8 activations keep ~16 dB SQNR on the regression head 'score' (budget 20 dB); "
+                          "the class head passes; use dynamic or fp16",
     },
 )
 def build_multitask():
