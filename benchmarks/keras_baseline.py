@@ -55,7 +55,7 @@ def main(argv=None) -> int:
 
     from toolkit import api
     from toolkit.bench import report as bench_report
-    from toolkit.cli import integers, items
+    from toolkit.cli_parser import integers, items
     from toolkit.runtimes.timing import TimingPlan
 
     default = TimingPlan()

@@ -15,6 +15,7 @@ import numpy as np
 
 from exporters.calibration import calibration_source, representative_batches
 from exporters.details import ExportDetails
+from exporters.tflite_measure import TFLiteSteps
 from exporters.unsupported_ops import ops_in_saved_model, refuse_string_ops, unsupported_op_error
 from exporters.via_saved_model import temporary_saved_model
 from toolkit.errors import ExportError, UnsupportedOpError
@@ -72,11 +73,24 @@ def unsupported_ops_error(error_text: str, target: str, saved_model: Path, model
     return unsupported_op_error(target, ops_in_saved_model(saved_model, ops), model, TFLITE_LACKS)
 
 
-@exporter("tflite", quantizations=("none", "fp16", "dynamic", "int8", "int16x8"), converter="tensorflow",
-          options={"calibration": None}, option_scope={"calibration": tuple(CALIBRATED)},
-          needs_samples=tuple(CALIBRATED))
+# Modes that search over measured candidates (exporters/tflite_selective.py, exporters/tflite_auto.py).
+SEARCHED = ("int8-selective", "auto")
+
+
+@exporter("tflite", quantizations=("none", "fp16", "dynamic", *CALIBRATED, *SEARCHED), converter="tensorflow",
+          options={"calibration": None, "min_top1": 0.99},
+          option_scope={"calibration": (*CALIBRATED, *SEARCHED), "min_top1": SEARCHED},
+          needs_samples=(*CALIBRATED, *SEARCHED), on_request_only=SEARCHED)
 def export_tflite(loaded: LoadedModel, staging: Path, quantization: str, options: dict) -> ExportDetails:
     import tensorflow as tf
+
+    if quantization in SEARCHED:
+        from exporters.tflite_auto import export_auto
+        from exporters.tflite_selective import export_int8_selective
+
+        search = export_auto if quantization == "auto" else export_int8_selective
+        # They convert candidates and check their choice with this module's functions, handed over (no import loop).
+        return search(loaded, staging, options, TFLiteSteps(convert=export_tflite, check=check_tflite))
 
     with temporary_saved_model(loaded, staging) as saved_model:
         refuse_string_ops("tflite", _target_name(quantization), saved_model, loaded, TFLITE_LACKS)

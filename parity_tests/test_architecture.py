@@ -27,7 +27,7 @@ LAYERS = (
     ("bench", ("toolkit.bench",)),
     ("demo", ("toolkit.demo",)),
     ("api", ("toolkit.api", "toolkit.plugins", "toolkit.worker")),  # worker: the export child's entry point
-    ("cli", ("toolkit.cli", "toolkit.console")),
+    ("cli", ("toolkit.cli", "toolkit.cli_parser", "toolkit.console")),
 )
 
 

@@ -25,6 +25,8 @@ class ExporterEntry:
     option_scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Quantizations that need representative inputs: the `calibration` option, or a reference model's samples.
     needs_samples: tuple[str, ...] = ()
+    # Quantizations made only when asked for by name: `--quantize all` leaves them out (searches that take minutes).
+    on_request_only: tuple[str, ...] = ()
 
     def options_for(self, quantization: str) -> tuple[str, ...]:
         """Names of the options that change this target's artifact at `quantization`."""
@@ -36,12 +38,14 @@ EXPORTERS: dict[str, ExporterEntry] = {}
 
 def exporter(target: str, quantizations: tuple[str, ...] = ("none",), converter: str = "tensorflow",
              options: Mapping[str, object] | None = None,
-             option_scope: Mapping[str, tuple[str, ...]] | None = None, needs_samples: tuple[str, ...] = ()) -> Callable:
+             option_scope: Mapping[str, tuple[str, ...]] | None = None, needs_samples: tuple[str, ...] = (),
+             on_request_only: tuple[str, ...] = ()) -> Callable:
     """Decorator registering an export function for `target`."""
 
     def register(function: Callable) -> Callable:
         EXPORTERS[target] = ExporterEntry(target, tuple(quantizations), function, converter,
-                                          dict(options or {}), dict(option_scope or {}), tuple(needs_samples))
+                                          dict(options or {}), dict(option_scope or {}), tuple(needs_samples),
+                                          tuple(on_request_only))
         return function
 
     return register
@@ -101,6 +105,7 @@ def runtimes() -> dict[str, RuntimeEntry]:
     return RUNTIMES
 
 
-def every_quantization() -> list[str]:
-    """Every quantization mode some target offers, sorted."""
-    return sorted({q for entry in exporters().values() for q in entry.quantizations})
+def every_quantization(meant_by_all: bool = False) -> list[str]:
+    """Every quantization mode some target offers, sorted; `meant_by_all`: without those made only on request."""
+    return sorted({q for entry in exporters().values() for q in entry.quantizations
+                   if not (meant_by_all and q in entry.on_request_only)})

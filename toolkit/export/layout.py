@@ -42,7 +42,7 @@ def resolve_quantizations(names: Sequence[str] | None) -> list[str] | None:
         return None
     every = every_quantization()
     if "all" in names:
-        return every
+        return every_quantization(meant_by_all=True)
     unknown = [n for n in names if n not in every]
     if unknown or not names:
         shown = ", ".join(unknown) or "(none)"

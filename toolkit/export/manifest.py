@@ -60,6 +60,7 @@ def build_manifest(folder: Path, *, loaded: LoadedModel, target: str, quantizati
         "exporter_code": exporter_code_fingerprint(),
         "rewrites": details.rewrites,
         "notes": details.notes,
+        **({"quantization_report": details.quantization_report} if details.quantization_report else {}),
         "files": file_table(folder),
         "versions": {
             "toolkit": toolkit.__version__,

@@ -55,6 +55,10 @@ QUANTIZED_BUDGETS = {
     "int8": QuantizedBudget(min_top1=0.97, min_sqnr_db=20.0, reason="int8 weights and activations"),
     # int16 activations take the activation noise away, the int8 weights keep theirs: the 8-bit budget.
     "int16x8": QuantizedBudget(min_top1=0.97, min_sqnr_db=20.0, reason="int8 weights, int16 activations"),
+    # Searched modes (exporters/tflite_selective.py, tflite_auto.py) hold their result to --min-top1 (default
+    # 0.99) on held-out calibration samples while searching; their verdict is the 8-bit budget like int8's.
+    "int8-selective": QuantizedBudget(min_top1=0.97, min_sqnr_db=20.0, reason="int8, the most sensitive ops in float"),
+    "auto": QuantizedBudget(min_top1=0.97, min_sqnr_db=20.0, reason="the smallest candidate meeting the budget"),
     "uint8": QuantizedBudget(min_top1=0.97, min_sqnr_db=20.0, reason="uint8 weights (TF.js)"),
 }
 

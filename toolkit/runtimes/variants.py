@@ -76,7 +76,7 @@ def filter_by_runtime(variants: Sequence[RuntimeVariant], selection: Sequence[st
                       known: Sequence[RuntimeVariant] = PARITY_VARIANTS) -> list[RuntimeVariant]:
     """`variants` whose label or runtime is in `selection` (all when empty); names outside `known` are a UsageError."""
     if isinstance(selection, str):
-        raise TypeError("pass runtime names as a list (toolkit.cli.items splits comma-separated text)")
+        raise TypeError("pass runtime names as a list (toolkit.cli_parser.items splits comma-separated text)")
     if not selection or "all" in selection:
         return list(variants)
     names = {v.label for v in known} | {v.runtime for v in known}
