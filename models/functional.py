@@ -44,6 +44,9 @@ def _two_input_regression_data(seed):
                             "(budget 20 dB); use dynamic or fp16",
         ("onnx", "int8"): "int8 activations keep only ~10 dB SQNR on this unbounded regression output "
                           "(budget 20 dB); use dynamic or fp16",
+        # int16 activations help a little (12.0 dB): the int8 weights of the 192-input layers dominate.
+        ("tflite", "int16x8"): "int16x8 keeps only ~12 dB SQNR on this unbounded regression output "
+                               "(budget 20 dB); use dynamic or fp16",
     },
 )
 def build_multi_input_regression():
@@ -79,6 +82,8 @@ def _multitask_data(seed):
                             "the class head passes; use dynamic or fp16",
         ("onnx", "int8"): "int8 activations keep ~16 dB SQNR on the regression head 'score' (budget 20 dB); "
                           "the class head passes; use dynamic or fp16",
+        ("tflite", "int16x8"): "int16x8 keeps ~17 dB SQNR on the regression head 'score' (budget 20 dB); "
+                               "the class head passes; use dynamic or fp16",
     },
 )
 def build_multitask():
