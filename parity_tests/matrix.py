@@ -1,7 +1,8 @@
 """The cases of the parity matrix: reference model x target x quantization x runtime variant.
 
-Expected failures come from the model registry and become strict xfails, so a
-fixed converter bug shows up as an XPASS failure and the registry entry goes.
+Expected failures come from the model registry and become strict xfails of the parity cases, so a
+fixed converter bug shows up as an XPASS failure and the registry entry goes. Exports are never
+expected to fail: every reference model exports to every target and quantization.
 """
 
 import pytest
@@ -21,22 +22,19 @@ def artifact_cases():
     ]
 
 
-def _marks(name, target, quantization, variant: RuntimeVariant | None = None):
+def _marks(name, target, quantization, variant: RuntimeVariant):
     marks = []
     reason = REFERENCE_MODELS[name].expected_failures.get((target, quantization))
     if reason:
         marks.append(pytest.mark.xfail(strict=True, reason=reason))
-    if variant is not None and variant.runtime_class.is_browser:
+    if variant.runtime_class.is_browser:
         marks.append(pytest.mark.browser)
     return marks
 
 
 def export_params():
-    return [
-        pytest.param(name, target, quantization, id=f"{name}-{target}-{quantization}",
-                     marks=_marks(name, target, quantization))
-        for name, target, quantization in artifact_cases()
-    ]
+    return [pytest.param(name, target, quantization, id=f"{name}-{target}-{quantization}")
+            for name, target, quantization in artifact_cases()]
 
 
 def parity_params():

@@ -147,7 +147,8 @@ def test_mobile_like_is_litert_at_one_and_two_threads_and_single_threaded_wasm()
 @pytest.fixture
 def digits_artifacts(artifacts_root, exports):
     """The session's cached digits artifacts these commands time, made current first (the CLI would refuse stale ones)."""
-    for target, quantization in (("saved_model", "none"), ("tflite", "none"), ("tflite", "int8"), ("onnx", "none")):
+    pairs = (("saved_model", "none"), ("tflite", "none"), ("tflite", "int8"), ("onnx", "none"), ("onnx", "int8"))
+    for target, quantization in pairs:
         assert exports[("digits", target, quantization)].ok
     return artifacts_root
 
@@ -194,7 +195,10 @@ def _assert_tradeoffs(markdown: str, rows: list[dict]) -> None:
     """One line per artifact, smallest first, its size ratio to float32 and its worst top-1 over runtimes."""
     lines = markdown.split("## Trade-offs: digits (smallest first)")[1].split("##")[0].strip().splitlines()[2:]
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
-    assert [c[0] for c in cells] == ["tflite-int8", "onnx", "tflite", "saved_model"]
+    sizes = {(r["target"] if r["quantization"] == "none" else f"{r['target']}-{r['quantization']}"): r["size_bytes"]
+             for r in rows if not r["runtime"].startswith("keras")}
+    assert [c[0] for c in cells] == sorted(sizes, key=lambda artifact: (sizes[artifact], artifact))
+    assert set(sizes) == {"saved_model", "tflite", "tflite-int8", "onnx", "onnx-int8"}
     int8 = [r for r in rows if r["target"] == "tflite" and r["quantization"] == "int8"]
     float32 = next(r for r in rows if r["target"] == "tflite" and r["quantization"] == "none")
     assert cells[0][2] == f"{int8[0]['size_bytes'] / float32['size_bytes']:.2f}x"
