@@ -59,7 +59,8 @@ def _add_verdict_args(parser: argparse.ArgumentParser) -> None:
     """How quantized artifacts are judged (toolkit/parity/tolerances.py explains the defaults)."""
     parser.add_argument("--task", metavar="TASK|OUTPUT=TASK,...",
                         help="what outputs mean: classification (judged by top-1 agreement), regression or embedding "
-                        "(by SQNR); default: rank-2 outputs with 2+ classes are classification, others regression")
+                        "(by SQNR); default: the loss the model was compiled with (a cross-entropy means "
+                        "classification), else rank-2 outputs with 2+ classes are classification, others regression")
     parser.add_argument("--min-top1", type=fraction, metavar="SHARE",
                         help="quantized classifiers: least top-1 agreement with Keras (default fp16 0.99, others 0.97)")
     parser.add_argument("--min-sqnr", type=float, metavar="DB",
@@ -100,9 +101,10 @@ def _add_export_options(parser: argparse.ArgumentParser) -> None:
     """Options recorded in the manifest of the artifacts they change; unset ones keep what an artifact has."""
     parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
     parser.add_argument("--calibration", type=Path, metavar="FILE.npz|DIR",
-                        help="representative inputs for int8 and int16x8: an .npz (keys = input names), or a folder of "
-                        "images for a model with one image input (resized, pixels scaled to the model's input range); "
-                        "reference models use their samples")
+                        help="representative inputs for int8 (TFLite, ONNX), int16x8 and the searched TFLite modes: an "
+                        ".npz (keys = input names), or a folder of images for a model with one image input (resized, "
+                        "pixels scaled to the model's input range); reference models use their samples. Parity judges "
+                        "quantized artifacts on it when no --inputs is given")
 
 
 def _add_out_args(parser: argparse.ArgumentParser, what: str = "artifact folder; missing exports go here") -> None:
