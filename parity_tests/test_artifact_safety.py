@@ -148,8 +148,8 @@ def test_parity_json_grows_with_every_row_and_survives_ctrl_c(tmp_path, artifact
         assert exports[("digits", target, "none")].ok
     report = tmp_path / "parity.json"
     command = [sys.executable, "-m", "toolkit.cli", "parity", "--model", "digits", "--target", "tflite,onnx",
-               "--quantize", "none", "--runtime", "litert,onnxruntime,tfjs-browser", "--out", str(artifacts_root),
-               "--json", str(report)]
+               "--quantize", "none", "--runtime", "litert,onnxruntime,ort-web", "--out", str(artifacts_root),
+               "--json", str(report)]  # ort-web's rows come last, after Chromium starts: Ctrl+C lands mid-run
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
     rows = []
