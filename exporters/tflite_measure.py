@@ -21,6 +21,7 @@ import numpy as np
 from exporters.calibration import representative_batches
 from exporters.details import ExportDetails
 from toolkit.errors import UsageError
+from toolkit.metrics import sqnr_db, top1_agreement
 from toolkit.model.loading import LoadedModel
 from toolkit.tf_env import native_output_silenced
 
@@ -95,18 +96,10 @@ def measure(reference: dict[str, np.ndarray], got: dict[str, np.ndarray], budget
     """Worst top-1 agreement over classifier outputs; without one, worst SQNR (dB) over every output."""
     classifiers = [name for name, value in reference.items() if is_classifier(value)]
     if classifiers:
-        agreement = min(float(np.mean(reference[n].argmax(-1) == got[n].argmax(-1))) for n in classifiers)
+        agreement = min(top1_agreement(reference[n], got[n]) for n in classifiers)
         return Measurement("top1_agreement", agreement, agreement >= budget.min_top1)
     sqnr = min(sqnr_db(reference[n], got[n]) for n in reference)
     return Measurement("min_sqnr_db", sqnr, sqnr >= budget.min_sqnr_db)
-
-
-def sqnr_db(reference: np.ndarray, got: np.ndarray) -> float:
-    signal = float(np.mean(np.square(reference.astype(np.float64))))
-    noise = float(np.mean(np.square(reference.astype(np.float64) - got.astype(np.float64))))
-    if noise == 0.0:
-        return math.inf
-    return 10.0 * math.log10(max(signal, 1e-30) / noise)
 
 
 @contextlib.contextmanager

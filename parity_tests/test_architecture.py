@@ -18,7 +18,7 @@ MAX_MODULE_LINES = 400
 # Lowest first. A module may import modules of its own layer and of layers below it, never above.
 # A module belongs to the entry with the longest matching prefix.
 LAYERS = (
-    ("core", ("toolkit", "toolkit.errors", "toolkit.files", "toolkit.tf_env", "toolkit.labels", "toolkit.registry",
+    ("core", ("toolkit", "toolkit.errors", "toolkit.files", "toolkit.tf_env", "toolkit.labels", "toolkit.metrics", "toolkit.registry",
               "toolkit.rows", "toolkit.model.spec", "toolkit.parity.tolerances", "toolkit.runtimes.timing")),
     ("keras side", ("toolkit.model", "models")),
     ("export", ("toolkit.export", "exporters")),

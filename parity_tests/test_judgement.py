@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from toolkit.errors import UsageError
-from toolkit.parity.compare import sqnr_db, top1_agreement, top5_containment
+from toolkit.metrics import sqnr_db, top1_agreement, top5_containment
 from toolkit.parity.judgement import CHUNK, in_chunks, joined, judge, parse_tasks
 from toolkit.parity.tolerances import QUANTIZED_BUDGETS
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.errors import UsageError
+from toolkit.metrics import cosine, sqnr_db, top1_agreement, top5_containment
 from toolkit.model.loading import LoadedModel
 from toolkit.model.samples import describe_samples, sample_feeds
-from toolkit.parity.compare import ParityResult, sqnr_db, top1_agreement, top5_containment
+from toolkit.parity.compare import ParityResult
 from toolkit.parity.tolerances import TASKS, QuantizedBudget
 
 # 128 samples resolve agreement in steps of 0.8%: a 0.99 budget tolerates 1 changed answer, 0.97 three.
@@ -160,8 +161,6 @@ def _judgement(name: str, task: str, ref: np.ndarray, out: np.ndarray, budget: Q
     top1 = top1_agreement(ref, out) if classification else None
     top5 = top5_containment(ref, out) if classification else None
     sqnr = sqnr_db(ref, out)
-    norms = np.linalg.norm(ref) * np.linalg.norm(out)
-    cosine = float(np.dot(ref.ravel(), out.ravel()) / norms) if norms else float(np.array_equal(ref, out))
     if not finite:
         failure = f"output '{name}' contains NaN or Inf"
     elif classification and top1 < budget.min_top1:
@@ -170,7 +169,7 @@ def _judgement(name: str, task: str, ref: np.ndarray, out: np.ndarray, budget: Q
         failure = f"output '{name}' SQNR {sqnr:.1f} dB < {budget.min_sqnr_db:g} dB ({task})"
     else:
         failure = None
-    return OutputJudgement(name, task, failure is None, top1, top5, sqnr, cosine, failure)
+    return OutputJudgement(name, task, failure is None, top1, top5, sqnr, cosine(ref, out), failure)
 
 
 def apply_judgements(result: ParityResult, judgements: dict[str, OutputJudgement]) -> None:
