@@ -284,31 +284,33 @@ def multi_demo_url(user_demo_root):
     shutdown()
 
 
-def _open(chromium, url, viewport=None, **options):
-    """A new page at `url`, waited on until its parity panel has run; page errors in page.errors_seen."""
+@contextlib.contextmanager
+def _opened(chromium, url, viewport=None, **options):
+    """A new page at `url`, waited on until its parity panel has run (page errors in page.errors_seen); its
+    browser context is closed on the way out."""
     context = chromium.new_context(viewport=viewport or {"width": 1280, "height": 900}, **options)
-    page = context.new_page()
-    page.errors_seen = []
-    page.on("pageerror", lambda error: page.errors_seen.append(str(error)))
-    page.goto(url)
-    page.wait_for_selector("body[data-parity]", timeout=90_000)
-    return page
+    try:
+        page = context.new_page()
+        page.errors_seen = []
+        page.on("pageerror", lambda error: page.errors_seen.append(str(error)))
+        page.goto(url)
+        page.wait_for_selector("body[data-parity]", timeout=90_000)
+        yield page
+    finally:
+        with contextlib.suppress(Exception):
+            context.close()
 
 
 @pytest.fixture(scope="session")
 def image_page(chromium, image_demo_url):
-    page = _open(chromium, image_demo_url)
-    yield page
-    with contextlib.suppress(Exception):
-        page.context.close()
+    with _opened(chromium, image_demo_url) as page:
+        yield page
 
 
 @pytest.fixture(scope="session")
 def multi_page(chromium, multi_demo_url):
-    page = _open(chromium, multi_demo_url)
-    yield page
-    with contextlib.suppress(Exception):
-        page.context.close()
+    with _opened(chromium, multi_demo_url) as page:
+        yield page
 
 
 def _both_predicted(page, source: str) -> None:
@@ -399,15 +401,14 @@ def test_a_runtime_without_its_model_shows_the_error_in_its_panel(chromium, mult
     server = build_demo_server({"onnx": onnx}, 0, unavailable={"tfjs": "the converter refused a layer"})
     url, shutdown = run_in_background(server)
     try:
-        page = _open(chromium, url)
-        assert "the converter refused a layer" in page.inner_text("#card-tfjs .card-error")
-        page.wait_for_selector("#card-ort[data-input='golden-0']")
-        assert page.locator("#card-ort .output").count() == 2
-        assert page.get_attribute("body", "data-parity") == "incomplete"
-        assert "ERROR" in page.inner_text("#parity-rows tr[data-runtime='tfjs']")
-        assert "PASS" in page.inner_text("#parity-rows tr[data-runtime='ort']")
-        assert page.errors_seen == []
-        page.context.close()
+        with _opened(chromium, url) as page:
+            assert "the converter refused a layer" in page.inner_text("#card-tfjs .card-error")
+            page.wait_for_selector("#card-ort[data-input='golden-0']")
+            assert page.locator("#card-ort .output").count() == 2
+            assert page.get_attribute("body", "data-parity") == "incomplete"
+            assert "ERROR" in page.inner_text("#parity-rows tr[data-runtime='tfjs']")
+            assert "PASS" in page.inner_text("#parity-rows tr[data-runtime='ort']")
+            assert page.errors_seen == []
     finally:
         shutdown()
 
@@ -417,14 +418,11 @@ def test_a_runtime_without_its_model_shows_the_error_in_its_panel(chromium, mult
 @pytest.mark.parametrize("which", ["image", "other"])
 def test_any_model_page_fits_a_phone(chromium, image_demo_url, multi_demo_url, which):
     url = image_demo_url if which == "image" else multi_demo_url
-    page = _open(chromium, url, PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
-    try:
+    with _opened(chromium, url, PHONE, device_scale_factor=2, is_mobile=True, has_touch=True) as page:
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"page is {overflow}px wider than a {PHONE['width']}px phone"
         TEST_OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=TEST_OUTPUT / f"web_demo_{which}_phone.png", full_page=True)
-    finally:
-        page.context.close()
 
 
 def test_model_kind_follows_the_signature():
