@@ -78,8 +78,8 @@ SEARCHED = ("int8-selective", "auto")
 
 
 @exporter("tflite", quantizations=("none", "fp16", "dynamic", *CALIBRATED, *SEARCHED), converter="tensorflow",
-          options={"calibration": None, "min_top1": 0.99},
-          option_scope={"calibration": (*CALIBRATED, *SEARCHED), "min_top1": SEARCHED},
+          options={"calibration": None, "min_top1": 0.99, "task": None},
+          option_scope={"calibration": (*CALIBRATED, *SEARCHED), "min_top1": SEARCHED, "task": SEARCHED},
           needs_samples=(*CALIBRATED, *SEARCHED), on_request_only=SEARCHED)
 def export_tflite(loaded: LoadedModel, staging: Path, quantization: str, options: dict) -> ExportDetails:
     import tensorflow as tf

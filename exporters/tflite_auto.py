@@ -45,7 +45,7 @@ class Candidate:
 
 def export_auto(loaded: LoadedModel, staging: Path, options: dict, steps: TFLiteSteps) -> ExportDetails:
     """The exporter of `tflite-auto`: measure the candidates, write the smallest that meets the budget."""
-    budget = budget_from(options)
+    budget = budget_from(options, loaded)
     samples = calibration_and_held_out(loaded, options)
     float_model = steps.converted(loaded, staging, "none", options)
     reference = run_tflite(float_model, samples.held_out)

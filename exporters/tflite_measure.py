@@ -1,9 +1,10 @@
 """How well a quantized .tflite keeps the float model's answers, on samples kept apart from calibration.
 
-Shared by the searching TFLite modes (`int8-selective`, `auto`). The judge is task-aware: outputs of
-rank 2 with at least 2 classes are classifiers and must keep the float model's top-1 class on at least
-`min_top1` of the held-out samples; a model without such an output must keep an SQNR of at least
-20 dB on every output instead (quantization noise 100 times below the signal's power).
+Shared by the searching TFLite modes (`int8-selective`, `auto`). The judge is task-aware, with the
+tasks parity uses (toolkit/model/tasks.py: declared with the `task` option, else the model's loss,
+else the shape): classification outputs must keep the float model's top-1 class on at least
+`min_top1` of the held-out samples; a model without one must keep an SQNR of at least 20 dB on every
+output instead (quantization noise 100 times below the signal's power).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 import math
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from exporters.details import ExportDetails
 from toolkit.errors import UsageError
 from toolkit.metrics import sqnr_db, top1_agreement
 from toolkit.model.loading import LoadedModel
+from toolkit.model.tasks import output_tasks, parse_tasks
 from toolkit.tf_env import native_output_silenced
 
 Feed = dict[str, np.ndarray]
@@ -54,17 +56,19 @@ def calibration_and_held_out(loaded: LoadedModel, options: dict) -> Samples:
 
 @dataclass(frozen=True)
 class Budget:
+    tasks: Mapping[str, str]  # output name -> classification | regression | embedding
     min_top1: float = DEFAULT_MIN_TOP1
     min_sqnr_db: float = MIN_SQNR_DB
 
 
-def budget_from(options: dict) -> Budget:
-    """The budget of an export: the `min_top1` option (a share in (0, 1]) or the default."""
+def budget_from(options: dict, loaded: LoadedModel) -> Budget:
+    """The budget of an export: the `min_top1` option (a share in (0, 1]) or the default, and the outputs'
+    tasks (the `task` option, as parity's --task, else detected the way parity detects them)."""
     wanted = options.get("min_top1")
     min_top1 = DEFAULT_MIN_TOP1 if wanted is None else float(wanted)
     if not 0.0 < min_top1 <= 1.0:
         raise UsageError(f"min_top1 {wanted!r} is not a share of samples in (0, 1] (default {DEFAULT_MIN_TOP1})")
-    return Budget(min_top1=min_top1)
+    return Budget(output_tasks(loaded, parse_tasks(options.get("task"))), min_top1=min_top1)
 
 
 @dataclass(frozen=True)
@@ -88,13 +92,9 @@ def run_tflite(flatbuffer: bytes, feeds: Sequence[Feed]) -> dict[str, np.ndarray
     return {name: np.concatenate([np.asarray(r[name]) for r in results]) for name in results[0]}
 
 
-def is_classifier(output: np.ndarray) -> bool:
-    return output.ndim == 2 and output.shape[-1] >= 2
-
-
 def measure(reference: dict[str, np.ndarray], got: dict[str, np.ndarray], budget: Budget) -> Measurement:
-    """Worst top-1 agreement over classifier outputs; without one, worst SQNR (dB) over every output."""
-    classifiers = [name for name, value in reference.items() if is_classifier(value)]
+    """Worst top-1 agreement over classification outputs; without one, worst SQNR (dB) over every output."""
+    classifiers = [name for name in reference if budget.tasks.get(name) == "classification"]
     if classifiers:
         agreement = min(top1_agreement(reference[n], got[n]) for n in classifiers)
         return Measurement("top1_agreement", agreement, agreement >= budget.min_top1)

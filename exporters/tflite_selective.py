@@ -96,7 +96,7 @@ def _op_json(op: OpSensitivity) -> dict:
 
 def export_int8_selective(loaded: LoadedModel, staging: Path, options: dict, steps: TFLiteSteps) -> ExportDetails:
     """The exporter of `tflite-int8-selective`: search, write, and record what was kept in float."""
-    budget = budget_from(options)
+    budget = budget_from(options, loaded)
     samples = calibration_and_held_out(loaded, options)
     float_model = steps.converted(loaded, staging, "none", options)
     result = search_selective(float_model, samples.calibration, samples.held_out, budget)

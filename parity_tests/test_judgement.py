@@ -9,7 +9,8 @@ import pytest
 
 from toolkit.errors import UsageError
 from toolkit.metrics import sqnr_db, top1_agreement, top5_containment
-from toolkit.parity.judgement import CHUNK, in_chunks, joined, judge, parse_tasks
+from toolkit.model.tasks import parse_tasks
+from toolkit.parity.judgement import CHUNK, in_chunks, joined, judge
 from toolkit.parity.tolerances import QUANTIZED_BUDGETS
 
 RNG = np.random.default_rng(0)

@@ -90,3 +90,7 @@ def test_wrong_task_declarations_are_usage_errors_before_any_export(user_classif
     with pytest.raises(SystemExit) as exit_info:  # argparse's own check of the option
         main(["parity", "--model", str(path), "--out", str(out), "--min-top1", "1.5"])
     assert exit_info.value.code == EXIT_USAGE and "is not a share between 0 and 1" in capsys.readouterr().err
+    code = main(["export", "--model", str(path), "--target", "tflite", "--quantize", "auto", "--out", str(out),
+                 "--task", "detection"])  # export's --task steers the searched modes, checked the same way
+    assert code == EXIT_USAGE and not out.exists()
+    assert "--task: 'detection' is not a task" in capsys.readouterr().err

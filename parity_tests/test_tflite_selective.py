@@ -62,7 +62,7 @@ def _agreement(artifacts, features, quantization) -> float:
     held_out = [{"features": row[None]} for row in features[-SAMPLES // 4:]]
     reference = run_tflite((artifacts["none"] / "model.tflite").read_bytes(), held_out)
     got = run_tflite((artifacts[quantization] / "model.tflite").read_bytes(), held_out)
-    return measure(reference, got, Budget()).value
+    return measure(reference, got, Budget({name: "classification" for name in reference})).value
 
 
 def test_int8_selective_keeps_measured_ops_in_float_and_beats_int8(outlier_exports):
@@ -111,8 +111,8 @@ def test_a_lower_budget_lets_auto_choose_plain_int8(outlier_exports, tmp_path):
 
 def test_regression_outputs_are_judged_by_sqnr():
     reference = {"y": np.linspace(-1, 1, 32, dtype="float32")[:, None]}
-    close = measure(reference, {"y": reference["y"] + 0.01}, Budget())
-    far = measure(reference, {"y": reference["y"] + 0.5}, Budget())
+    close = measure(reference, {"y": reference["y"] + 0.01}, Budget({"y": "regression"}))
+    far = measure(reference, {"y": reference["y"] + 0.5}, Budget({"y": "regression"}))
     assert close.metric == far.metric == "min_sqnr_db"
     assert close.passed and not far.passed
 
@@ -141,10 +141,27 @@ def test_the_search_finds_the_fewest_float_ops_and_stops_at_the_size_cap():
     assert _fewest_passing(passes_from(10, cap=3), 20) is None and asked == [0, 1, 2, 4]
 
 
-def test_min_top1_must_be_a_share():
+def test_min_top1_must_be_a_share(loaded_models):
     from exporters.tflite_measure import budget_from
     from toolkit.errors import UsageError
 
-    assert budget_from({}).min_top1 == 0.99 and budget_from({"min_top1": 0.5}).min_top1 == 0.5
+    digits = loaded_models["digits"]
+    assert budget_from({}, digits).min_top1 == 0.99 and budget_from({"min_top1": 0.5}, digits).min_top1 == 0.5
     with pytest.raises(UsageError, match="min_top1"):
-        budget_from({"min_top1": 1.5})
+        budget_from({"min_top1": 1.5}, digits)
+
+
+def test_the_searches_judge_outputs_by_the_tasks_parity_uses(loaded_models):
+    """The same task detection as parity's verdicts (toolkit/model/tasks.py), and the same --task override:
+    a search must not stop at a candidate that parity then judges by another rule."""
+    from exporters.tflite_measure import budget_from
+    from toolkit.model.tasks import output_tasks
+
+    digits = loaded_models["digits"]
+    assert budget_from({}, digits).tasks == output_tasks(digits) == {"probabilities": "classification"}
+    declared = budget_from({"task": "regression"}, digits)
+    assert declared.tasks == {"probabilities": "regression"}
+    reference = {"probabilities": np.eye(10, dtype="float32")[np.arange(32) % 10] * 0.9 + 0.01}
+    shifted = {"probabilities": reference["probabilities"] + 0.02}  # same answers, 1/10 of the signal as noise
+    assert measure(reference, shifted, budget_from({}, digits)).metric == "top1_agreement"
+    assert measure(reference, shifted, declared).metric == "min_sqnr_db"

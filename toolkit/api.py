@@ -103,9 +103,11 @@ def export(model: ModelRef, targets: Sequence[str] = ("saved_model",), quantizat
     _ready()
     from toolkit.export.layout import plan_exports
     from toolkit.export.run import export_model
+    from toolkit.model.tasks import output_tasks, parse_tasks
 
     pairs = plan_exports(targets, quantizations)  # validate before loading anything
     loaded = _described_or_loaded(model, custom_objects, unsafe, input_range)
+    output_tasks(loaded, parse_tasks((options or {}).get("task")))  # a wrong `task` fails before any export
     return _nothing_skipped_only(export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start))
 
 
@@ -144,7 +146,7 @@ def check_parity(model: ModelRef, targets: Sequence[str] = ("all",), quantizatio
     from toolkit.export.layout import plan_exports
     from toolkit.export.run import export_model
     from toolkit.model.inputs import load_inputs_file
-    from toolkit.parity.judgement import output_tasks
+    from toolkit.model.tasks import output_tasks
     from toolkit.parity.run import check_parity as run_parity
     from toolkit.runtimes.variants import runtime_variants
 

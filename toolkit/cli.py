@@ -75,7 +75,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _export_options(args: argparse.Namespace) -> dict:
     """Only the options the user gave: the others are taken from existing artifacts or the defaults."""
     options = {"opset": getattr(args, "opset", None), "calibration": getattr(args, "calibration", None),
-               "min_top1": getattr(args, "search_min_top1", None)}
+               "min_top1": getattr(args, "search_min_top1", None), "task": getattr(args, "search_task", None)}
     return {name: value for name, value in options.items() if value is not None}
 
 
@@ -103,8 +103,9 @@ def _check_report_paths(*paths: Path | None) -> None:
 
 def cmd_parity(args: argparse.Namespace) -> int:
     from toolkit import api, console
+    from toolkit.model.tasks import parse_tasks
     from toolkit.parity import report
-    from toolkit.parity.judgement import VerdictSettings, parse_tasks
+    from toolkit.parity.judgement import VerdictSettings
 
     verdict = VerdictSettings(parse_tasks(args.task), args.min_top1, args.min_sqnr)
 

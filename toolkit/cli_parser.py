@@ -161,6 +161,9 @@ def _add_export_parser(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--min-top1", dest="search_min_top1", type=fraction, metavar="SHARE",
                         help="int8-selective and auto (TFLite): the top-1 agreement with the float model their search "
                         "must reach on held-out calibration samples (default 0.99)")
+    export.add_argument("--task", dest="search_task", metavar="TASK|OUTPUT=TASK,...",
+                        help="int8-selective and auto (TFLite): what outputs mean, as `parity --task` (classification "
+                        "outputs are searched for top-1 agreement, others for SQNR); default: detected as parity does")
     _common(export)
 
 

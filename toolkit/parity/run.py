@@ -14,6 +14,7 @@ from toolkit.export.run import ExportResult
 from toolkit.model.calling import predict
 from toolkit.model.loading import LoadedModel
 from toolkit.model.samples import describe_samples, sample_feeds
+from toolkit.model.tasks import output_tasks
 from toolkit.parity.compare import ParityResult, compare_outputs
 from toolkit.parity.judgement import (
     OutputJudgement,
@@ -23,7 +24,6 @@ from toolkit.parity.judgement import (
     joined,
     judge,
     judgement_feeds,
-    output_tasks,
 )
 from toolkit.parity.tolerances import DEFAULT_FLOAT32, Tolerance, budget_for, tolerance_for
 from toolkit.rows import ResultRow
