@@ -24,9 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-# model -> (image size, caffe preprocessing)
-MODELS = {"mobilenet_v3_small": (96, False), "efficientnet_b0": (64, False), "resnet50": (64, True),
-          "vit_encoder": (32, False)}
 RUNTIME_OF = {"tflite": "litert", "onnx": "onnxruntime"}
 CALIBRATION_IMAGES = 128
 CALIBRATION_SEED, TEST_SEED = 7, 11
@@ -47,13 +44,23 @@ class Measured:
     note: str = ""
 
 
-def images(model: str, count: int, split: str, seed: int) -> dict[str, np.ndarray]:
-    from models.images import digit_images
-    from models.zoo import CAFFE_MEANS_BGR
+def images(model: str, count: int, split: str, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(feeds, digit labels) for one model's input."""
+    from models.zoo import digit_inputs
 
-    size, caffe = MODELS[model]
-    pixels, _ = digit_images(count, size, seed, split=split)
-    return {"image": pixels[..., ::-1] - CAFFE_MEANS_BGR if caffe else pixels}
+    pixels, labels = digit_inputs(model, count, seed, split=split)
+    return {"image": pixels}, labels
+
+
+@dataclass
+class KerasModel:
+    """What the float model does on the test images: a classifier whose answers mean something, or noise."""
+
+    model: str
+    accuracy: float  # argmax == the digit's label
+    median_margin: float  # top-1 minus top-2 of the softmax: how far an answer is from flipping
+
+
 
 
 def independent_agreement(path: Path, target: str, feeds: dict, reference: np.ndarray) -> float:
@@ -71,17 +78,21 @@ def independent_agreement(path: Path, target: str, feeds: dict, reference: np.nd
     return float(np.mean(got.argmax(axis=-1) == reference.argmax(axis=-1)))
 
 
-def measure_model(model: str, artifacts: list[tuple[str, str]], work: Path, test_count: int) -> list[Measured]:
+def measure_model(model: str, artifacts: list[tuple[str, str]], work: Path,
+                  test_count: int) -> tuple[KerasModel, list[Measured]]:
     from toolkit import api
     from toolkit.model.calling import predict
     from toolkit.parity.tolerances import budget_for
 
     loaded = api.load(model)
     calibration, test = work / f"{model}-calibration.npz", work / f"{model}-test.npz"
-    np.savez(calibration, **images(model, CALIBRATION_IMAGES, "train", CALIBRATION_SEED))
-    test_feeds = images(model, test_count, "test", TEST_SEED)
+    np.savez(calibration, **images(model, CALIBRATION_IMAGES, "train", CALIBRATION_SEED)[0])
+    test_feeds, labels = images(model, test_count, "test", TEST_SEED)
     np.savez(test, **test_feeds)
     reference = next(iter(predict(loaded.model, loaded.signature, test_feeds).values()))
+    from models.zoo import classifier_scores
+
+    keras_model = KerasModel(model, *classifier_scores(reference, labels))
     out = work / "artifacts"
     results, float32_size = [], {}
     from toolkit.registry import exporters
@@ -114,10 +125,11 @@ def measure_model(model: str, artifacts: list[tuple[str, str]], work: Path, test
         results.append(row)
         print(f"{model} {target}-{quantization}: {row.size_ratio and f'{row.size_ratio:.2f}x'} agreement "
               f"{row.agreement:.3f} toolkit {row.verdict} ({row.export_s:.0f} s)", flush=True)
-    return results
+    return keras_model, results
 
 
-def write_markdown(results: list[Measured], path: Path, test_count: int, seconds: float) -> None:
+def write_markdown(models: list[KerasModel], results: list[Measured], path: Path, test_count: int,
+                   seconds: float) -> None:
     lines = [
         "# Quantization on the zoo: size, top-1 agreement and the toolkit's verdict",
         "",
@@ -127,6 +139,14 @@ def write_markdown(results: list[Measured], path: Path, test_count: int, seconds
         "runtime (LiteRT for TFLite, ONNX Runtime for ONNX) equals Keras's, computed in this script. *verdict*: "
         "`toolkit parity --inputs <test images>` on the same artifact. *consistent*: the verdict is PASS exactly "
         "when the agreement meets the mode's budget (toolkit/parity/tolerances.py).",
+        "",
+        "The float models (Keras) on the same test images: *accuracy* against the digits' labels, *margin* = median "
+        "of top-1 minus top-2 probability (how far a typical answer is from flipping; an untrained network's is "
+        "near 0, and then any rounding flips answers).",
+        "",
+        "| model | accuracy | median margin |",
+        "|---|---|---|",
+        *[f"| {m.model} | {m.accuracy:.3f} | {m.median_margin:.3f} |" for m in models],
         "",
         "| model | artifact | size | x float32 | agreement | toolkit top-1 | verdict | consistent | export s | note |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -139,14 +159,38 @@ def write_markdown(results: list[Measured], path: Path, test_count: int, seconds
                  {True: "yes", False: "**no**", None: "-"}[r.consistent], f"{r.export_s:.0f}" if r.export_s else "-",
                  r.note.replace("|", "/")[:160]]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", f"Measured in {seconds / 60:.1f} min on 2 shared CPU cores (exports cached by content hash "
+    lines += ["", *goal_lines(models, results), "", f"Measured in {seconds / 60:.1f} min on 2 shared CPU cores (exports cached by content hash "
               "are reused, so export seconds can be near 0)."]
     path.write_text("\n".join(lines) + "\n")
 
 
+# 8-bit weights: full-integer (int8, int8-selective: the most sensitive ops in float), 16-bit activations
+# (int16x8), or activations quantized to int8 at run time by the runtime's hybrid kernels (dynamic).
+EIGHT_BIT = ("int8", "int16x8", "int8-selective", "dynamic")
+GOAL_SIZE, GOAL_TOP1 = 0.3, 0.99
+
+
+def goal_lines(models: list[KerasModel], results: list[Measured]) -> list[str]:
+    """Issue 13's three goals, per model, read off the rows above."""
+    lines = ["## Goals", "", f"| model | 8-bit artifact <= {GOAL_SIZE}x with agreement >= {GOAL_TOP1} | fp16 >= "
+             f"{GOAL_TOP1} and PASS | verdict consistent |", "|---|---|---|---|"]
+    for m in models:
+        rows = [r for r in results if r.model == m.model]
+        small = [r for r in rows if r.quantization in EIGHT_BIT and r.size_ratio is not None
+                 and r.size_ratio <= GOAL_SIZE and (r.agreement or 0) >= GOAL_TOP1]
+        best = min(small, key=lambda r: r.size_ratio, default=None)
+        fp16 = [r for r in rows if r.quantization == "fp16"]
+        fp16_ok = bool(fp16) and all((r.agreement or 0) >= GOAL_TOP1 and r.verdict == "PASS" for r in fp16)
+        consistent = [r.consistent for r in rows if r.consistent is not None]
+        lines.append(f"| {m.model} | " + (f"met: {best.target}-{best.quantization} {best.size_ratio:.3f}x, "
+                                          f"{best.agreement:.3f}" if best else "**not met**")
+                     + f" | {'met' if fp16_ok else '**not met**'} | {sum(consistent)}/{len(consistent)} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--models", default="mobilenet_v3_small,efficientnet_b0,resnet50,vit_encoder")
     parser.add_argument("--test", type=int, default=256, help="test images per model (default 256)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "quantization.md")
     parser.add_argument("--work", type=Path, default=Path("/tmp/quantization-goals"))
@@ -158,12 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     import_tf()
     load_plugins()
     artifacts = [(target, q) for target in ("tflite", "onnx") for q in exporters()[target].quantizations
-                 if q not in ("dynamic", "auto")]  # dynamic: weights only; auto: one of the others
+                 if q != "auto"]  # auto writes one of the others
     args.work.mkdir(parents=True, exist_ok=True)
-    started, results = time.perf_counter(), []
+    started, models, results = time.perf_counter(), [], []
     for model in args.models.split(","):
-        results += measure_model(model, artifacts, args.work, args.test)
-        write_markdown(results, args.out, args.test, time.perf_counter() - started)  # kept as it grows
+        keras_model, rows = measure_model(model, artifacts, args.work, args.test)
+        models.append(keras_model)
+        results += rows
+        write_markdown(models, results, args.out, args.test, time.perf_counter() - started)  # kept as it grows
     return 0
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from models import REFERENCE_MODELS, reference_names
+from models.zoo import TRAINED_CLASSIFIERS, classifier_scores, digit_inputs
 from toolkit.parity.run import check_artifact
 from toolkit.registry import exporters
 from toolkit.runtimes.variants import runtime_variants
@@ -78,12 +79,15 @@ def test_zoo_model_is_not_degenerate(name, loaded_models):
     assert len(set(classes.tolist())) > 1, f"{name}: every sample gets the same class"
 
 
-def test_vit_encoder_is_trained_for_real(loaded_models):
-    from models.zoo import vit_test_accuracy
-
-    accuracy = vit_test_accuracy(loaded_models["vit_encoder"].model)
-    print(f"vit_encoder test accuracy: {accuracy:.3f}")
-    assert accuracy >= 0.9
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in TRAINED_CLASSIFIERS])
+def test_zoo_classifiers_are_trained_for_real(name, loaded_models):
+    """Quantized top-1 agreement means something only on a classifier with confident answers: an untrained
+    network's median margin was 0.006 (issue 13's false verdicts measured noise). Brief training (3 epochs)
+    gives 0.70-0.96 accuracy on unseen digits; the margin is what quantization must not cross."""
+    images, labels = digit_inputs(name, 360, seed=0)
+    accuracy, margin = classifier_scores(np.asarray(loaded_models[name].model(images, training=False)), labels)
+    print(f"{name}: test accuracy {accuracy:.3f}, median top-1 margin {margin:.3f}")
+    assert accuracy >= 0.6 and margin >= 0.3, (accuracy, margin)
 
 
 def test_image_models_declare_their_input_range(loaded_models):
