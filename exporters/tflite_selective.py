@@ -11,8 +11,8 @@ recipes) quantizes the float .tflite with a per-op recipe:
    that an op merely inherits from upstream does not count against it;
 3. compute the worst k ops in float (the classifier head first), k = 1, 2, 4, ... then a bisection
    down to the smallest k that meets the budget on held-out samples (exporters/tflite_measure.py);
-4. if even float arithmetic everywhere misses it (near-uniform classifiers: MobileNetV3Small,
-   EfficientNetB0 with weights=None), measure the same SNR loss in that model, whose only error is
+4. if even float arithmetic everywhere misses it (near-uniform classifiers, e.g. untrained networks,
+   whose answers int8 weights alone flip), measure the same SNR loss in that model, whose only error is
    now its int8 weights, and keep the worst k weights float32 the same way, within MAX_SIZE_RATIO.
 
 An op computed in float keeps int8 weights where it has weights (weight-only quantization:
@@ -229,9 +229,9 @@ class _Quantizer:
                                                   error_metrics=[validation_utils.ValidationErrorMetric.SNR])
         snr = {name: _db(values["snr"]) for name, values in comparison.get_all_tensor_results().items()}
         ops = [op for op in _op_losses(self.float_model, snr) if op is not None]
-        # The head goes first: the answer is read from its int8 values, and a softmax over 1000 classes in
-        # steps of 1/256 ties classes whose float probabilities differ by less (MobileNetV3Small's median
-        # top-1 margin is 0.006), as int8 logits do on a coarser scale; no SNR figure shows that.
+        # The head goes first: the answer is read from its int8 values, and a softmax in steps of 1/256 ties
+        # classes whose float probabilities differ by less (an untrained MobileNetV3Small's median top-1
+        # margin was 0.006), as int8 logits do on a coarser scale; no SNR figure shows that.
         return sorted(ops, key=lambda op: (not op.in_head, -op.snr_drop_db))
 
 

@@ -1,4 +1,4 @@
-"""The zoo tier: real architectures (keras.applications with weights=None, a trained ViT, text transformers).
+"""The zoo tier: real architectures (keras.applications from weights=None trained on the digits, a ViT, text transformers).
 
 Every float32 artifact of every zoo model runs in every runtime of its target at batch 1 and must
 match Keras at the float32 tolerance. The two largest models (ResNet50, ConvNeXtTiny: about 100 MB
