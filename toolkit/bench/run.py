@@ -78,6 +78,15 @@ class BenchRequest:
         return pairs
 
 
+    def progress_steps(self, absent: dict[RuntimeVariant, str | None]) -> int:
+        """Progress reports per model in `benchmark_model`: each Keras baseline, each artifact x variant timed."""
+        gpu_places = 2 if "gpu" in self.settings and tensorflow_gpus() else 1
+        pairs = self.export_pairs(absent)
+        timed = sum(1 for v in self.variants if not absent[v] for target, quantization in pairs
+                    if target == v.target and v.applies_to(quantization))
+        return len(KERAS_BASELINES) * gpu_places + timed
+
+
 def _batches(batches: Sequence[int]) -> list[int]:
     if not batches or any(not isinstance(b, int) or b < 1 for b in batches):
         raise UsageError(f"--batch {','.join(map(str, batches))!r} is not a comma-separated list of positive integers (e.g. 1,8)")
