@@ -63,9 +63,10 @@ def test_unchecked_parity_is_not_shippable_and_no_pass_means_no_pick():
     assert mobile.artifact == "tflite-int8" and [r.artifact for r in mobile.rejected] == ["tflite"]
 
 
-def test_browser_runtimes_get_their_own_pick_and_json_has_the_issue_fields():
-    rows = [bench_row("onnx", "onnxruntime", 0.01, True, 100), bench_row("onnx", "ort-web", 0.02, True, 100, threads=None),
-            bench_row("tfjs", "tfjs-browser", 0.05, True, 120, threads=None),
+def test_each_setting_gets_its_own_pick_and_json_has_the_issue_fields():
+    rows = [bench_row("onnx", "onnxruntime", 0.01, True, 100),
+            bench_row("onnx", "ort-web", 0.02, True, 100, setting="browser", threads=None),
+            bench_row("tfjs", "tfjs-browser", 0.05, True, 120, setting="browser", threads=None),
             bench_row("onnx", "onnxruntime", 0.03, True, 100, model="other")]
     results = BenchResults(rows=rows, picks=choose_picks(rows))
     picks = json.loads(json.dumps(results.to_json()))["picks"]
@@ -87,7 +88,7 @@ def _many_models(count: int, artifacts: int) -> list[BenchRow]:
 
 
 def test_report_opens_with_the_picks_and_no_plot_is_over_the_height_limit(tmp_path):
-    rows = _many_models(14, 18)
+    rows = _many_models(6, 30)  # 60 bars a panel: three lines of two panels pass 4,000 px, so latency.png splits
     results = BenchResults(rows=rows, picks=choose_picks(rows))
     write_report(results, tmp_path)
     markdown = (tmp_path / "report.md").read_text()
@@ -126,3 +127,13 @@ def test_compare_refuses_a_file_that_is_not_a_bench_json(tmp_path, content):
     path.write_text(content)
     with pytest.raises(InputsError, match="--compare"):
         read_previous(path)
+
+
+def test_browser_runtimes_form_their_own_setting_apart_from_cpu():
+    from toolkit.bench.settings import setting_variants
+    from toolkit.registry import runtimes
+
+    browsers = {name for name, entry in runtimes().items() if entry.factory.is_browser}
+    cpu, browser = setting_variants("cpu"), setting_variants("browser")
+    assert browsers and not {v.runtime for v in cpu} & browsers
+    assert {v.runtime for v in browser} == browsers and all(v.setting == "browser" for v in browser)

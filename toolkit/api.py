@@ -187,7 +187,7 @@ def _require_runtime_for_each_target(pairs: Sequence[tuple[str, str]], variants:
 
 
 def benchmark(models: Sequence[ModelRef], targets: Sequence[str] = ("all",), quantizations: Sequence[str] = ("all",),
-              runtimes: Sequence[str] | None = None, settings: Sequence[str] = ("cpu",),
+              runtimes: Sequence[str] | None = None, settings: Sequence[str] = ("cpu", "browser"),
               batches: Sequence[int] = (1, 8), out_dir: Path = DEFAULT_OUT, *, plan: TimingPlan | None = None,
               custom_objects: Path | None = None, unsafe: bool = False, force: bool = False,
               input_range: InputRange | None = None, parity_rows: Sequence[ParityRow] = (),
@@ -228,7 +228,7 @@ def benchmark(models: Sequence[ModelRef], targets: Sequence[str] = ("all",), qua
 
 # `toolkit run` benchmarks every reference model; a short budget per row keeps it to minutes
 # (`toolkit bench` defaults to 1 s per row for steadier figures).
-RUN_SETTINGS = ("cpu", "mobile-like")
+RUN_SETTINGS = ("cpu", "browser", "mobile-like")
 RUN_BATCHES = (1, 8)
 RUN_TIME_BUDGET_S = 0.25
 

@@ -192,7 +192,8 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:
         "--model takes a comma-separated list too. Exit 0 (rows that could not run say why), 2 for usage errors.")
     _add_model_args(bench)
     _add_selection_args(bench)
-    bench.add_argument("--setting", default="cpu", help="cpu, mobile-like, gpu, comma-separated (default cpu)")
+    bench.add_argument("--setting", default="cpu,browser", help="cpu, browser, mobile-like, gpu, comma-separated "
+                       "(default cpu,browser)")
     bench.add_argument("--batch", default="1,8", help="batch sizes, comma-separated (default 1,8)")
     bench.add_argument("--runs", type=int, default=None, help="steady-state runs per row at most (default 1000)")
     bench.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",

@@ -6,8 +6,7 @@ pass parity, the fastest p50 sets the bar; the pick is the smallest artifact wit
 failed parity, or whose parity could not be checked, is never picked: when it was at least as fast as
 the pick's window it is listed as rejected, with why, so a user sees what was passed over.
 
-Deployment settings: `cpu` (a server: the cpu setting's runtimes that run outside a browser),
-`browser` (the cpu setting's Chromium runtimes), `mobile-like` and `gpu` (those bench settings).
+Settings are the benchmark's: `cpu` (a server), `browser` (desktop Chromium), `mobile-like` and `gpu`.
 """
 
 from __future__ import annotations
@@ -16,12 +15,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from toolkit.bench.results import BenchRow
+from toolkit.bench.settings import SETTINGS
 from toolkit.labels import human_size
-from toolkit.registry import runtimes
-from toolkit.runtimes.variants import PARITY_VARIANTS
 
 PICK_WINDOW = 0.10  # the pick may be up to 10% slower than the fastest passing row, if it is smaller
-PICK_SETTINGS = ("cpu", "browser", "mobile-like", "gpu")
 RUNTIME_NAMES = {
     "litert": "LiteRT", "onnxruntime": "ONNX Runtime", "tf_savedmodel": "TF SavedModel",
     "tfjs-node-cpu": "TF.js in Node (cpu)", "tfjs-node-wasm": "TF.js in Node (wasm)",
@@ -58,16 +55,6 @@ class Pick:
         return asdict(self)
 
 
-def browser_labels() -> set[str]:
-    """Runtime variant labels that run inside Chromium (their runtime class says `is_browser`)."""
-    registered = runtimes()
-    return {v.label for v in PARITY_VARIANTS if v.runtime in registered and registered[v.runtime].factory.is_browser}
-
-
-def deployment_setting(row: BenchRow, browsers: set[str]) -> str:
-    return "browser" if row.setting == "cpu" and row.runtime in browsers else row.setting
-
-
 def runtime_text(runtime: str, threads: int | None) -> str:
     """'LiteRT 2 threads', 'ONNX Runtime Web': as the picks table and reasons name a runtime."""
     name = RUNTIME_NAMES.get(runtime, runtime)
@@ -75,13 +62,12 @@ def runtime_text(runtime: str, threads: int | None) -> str:
 
 
 def choose_picks(rows: Sequence[BenchRow]) -> list[Pick]:
-    """One Pick per model and deployment setting that has timed rows, in PICK_SETTINGS order."""
-    browsers = browser_labels()
+    """One Pick per model and setting that has timed rows, settings in SETTINGS order."""
     groups: dict[tuple[str, str], list[BenchRow]] = {}
     for row in rows:
         if not row.is_baseline and row.error is None and row.p50_ms:
-            groups.setdefault((row.model, deployment_setting(row, browsers)), []).append(row)
-    order = {name: index for index, name in enumerate(PICK_SETTINGS)}
+            groups.setdefault((row.model, row.setting), []).append(row)
+    order = {name: index for index, name in enumerate(SETTINGS)}
     models = list(dict.fromkeys(row.model for row in rows))
     keys = sorted(groups, key=lambda k: (models.index(k[0]), order.get(k[1], len(order)), k[1]))
     return [pick_one(model, setting, groups[(model, setting)], float32_sizes(rows, model)) for model, setting in keys]

@@ -55,7 +55,7 @@ class BenchRequest:
 
     @classmethod
     def parse(cls, targets: Sequence[str] = ("all",), quantizations: Sequence[str] = ("all",),
-              runtime_selection: Sequence[str] | None = None, settings: Sequence[str] = ("cpu",),
+              runtime_selection: Sequence[str] | None = None, settings: Sequence[str] = ("cpu", "browser"),
               batches: Sequence[int] = (1, 8), plan: TimingPlan | None = None) -> BenchRequest:
         targets = resolve_targets(targets)
         chosen = parse_settings(settings)
