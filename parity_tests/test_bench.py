@@ -30,7 +30,7 @@ POSITIVE = ("load_ms", "first_ms", "p50_ms", "p90_ms", "p99_ms", "throughput_per
 
 def _rows(path) -> list[dict]:
     data = json.loads(path.read_text())
-    assert set(data) == {"results", "environment"}
+    assert set(data) == {"results", "picks", "environment"}
     for row in data["results"]:
         assert REQUIRED <= set(row), f"missing {REQUIRED - set(row)}"
         assert set(row) - REQUIRED <= set(EXTRA_FIELDS), f"undocumented {set(row) - REQUIRED - set(EXTRA_FIELDS)}"
@@ -159,8 +159,10 @@ def test_bench_cpu_and_mobile_like_json_and_report(tmp_path, digits_artifacts, c
     code = main(["bench", "--model", "digits", "--target", "saved_model,tflite,onnx", "--quantize", "none,int8",
                  "--runtime", "tf_savedmodel,litert,onnxruntime", "--setting", "cpu,mobile-like", "--batch", "1,8",
                  *TINY, "--out", str(artifacts_root), "--json", str(json_path), "--report", str(report)])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert code == 0
+    assert "bench:" not in captured.err and "benchmarking" not in captured.err  # quiet: stderr is not a terminal
     assert "Benchmark: digits" in out and "vs pob" in out
     rows = _rows(json_path)
     for row in rows:
@@ -189,6 +191,21 @@ def test_bench_cpu_and_mobile_like_json_and_report(tmp_path, digits_artifacts, c
     markdown = (report / "report.md").read_text()
     assert "![latency.png](latency.png)" in markdown and "NNAPI" in markdown and "ARM" in markdown
     _assert_tradeoffs(markdown, rows)
+    _assert_picks(json.loads(json_path.read_text())["picks"], rows, markdown)
+    assert "What to ship" in out
+
+
+def _assert_picks(picks: list[dict], rows: list[dict], markdown: str) -> None:
+    """One pick per model and setting, each within 1.2x of that setting's fastest passing batch-1 row, named at the top."""
+    assert [(p["model"], p["setting"]) for p in picks] == [("digits", "cpu"), ("digits", "mobile-like")]
+    top = "\n".join(markdown.splitlines()[:30])
+    for pick in picks:
+        passing = [r["p50_ms"] for r in rows if r["setting"] == pick["setting"] and r["batch"] == 1 and r["parity_passed"]]
+        assert pick["artifact"] and pick["p50_ms"] <= 1.2 * min(passing)
+        chosen = [r for r in rows if (r["setting"], r["runtime"], r["batch"], r["p50_ms"]) ==
+                  (pick["setting"], pick["runtime"], 1, pick["p50_ms"])]
+        assert chosen and chosen[0]["parity_passed"] and chosen[0]["size_bytes"] == pick["size_bytes"]
+        assert f"| digits | {pick['setting']} | {pick['artifact']} |" in top and pick["reason"] in top
 
 
 def _assert_tradeoffs(markdown: str, rows: list[dict]) -> None:
@@ -248,7 +265,7 @@ def test_unregistered_runtime_is_a_row_not_a_crash(loaded_models, exports):
 
 @pytest.mark.parametrize("arguments", [
     ["--setting", "desktop"], ["--batch", "0"], ["--batch", "one"], ["--runtime", "tensorrt"],
-    ["--quantize", "int4"], ["--runs", "0"], ["--target", "coreml"],
+    ["--quantize", "int4"], ["--runs", "0"], ["--target", "coreml"], ["--compare", "no-such-old.json"],
 ])
 def test_usage_errors_exit_2_before_any_work(tmp_path, capsys, arguments):
     code = main(["bench", "--model", "digits", "--out", str(tmp_path / "artifacts"), *arguments])

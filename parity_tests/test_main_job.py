@@ -72,8 +72,12 @@ def test_the_main_job_writes_its_reports(after_main_job):
     assert (reports / "parity.md").is_file()
     assert {"report.md", "report.html", "bench.json"} <= {p.name for p in (reports / "bench").iterdir()}
     bench = json.loads((reports / "bench" / "bench.json").read_text())["results"]
-    assert {row["setting"] for row in bench} == {"cpu", "mobile-like"}
+    assert {"cpu", "mobile-like"} <= {row["setting"] for row in bench} <= {"cpu", "browser", "mobile-like"}
     assert all(row["parity_passed"] for row in bench if row["p50_ms"] and not row["runtime"].startswith("keras"))
+    picks = json.loads((reports / "bench" / "bench.json").read_text())["picks"]
+    assert {"cpu", "mobile-like"} <= {p["setting"] for p in picks} and all(p["artifact"] for p in picks)
+    top = "\n".join((reports / "bench" / "report.md").read_text().splitlines()[:30])
+    assert all(f"| digits | {p['setting']} | {p['artifact']} |" in top for p in picks)
 
 
 @pytest.mark.parametrize("argv", [c for c in quick_start_commands() if c[0] != "demo"], ids=" ".join)

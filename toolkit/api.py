@@ -137,10 +137,11 @@ def check_parity(model: ModelRef, targets: Sequence[str] = ("all",), quantizatio
                  custom_objects: Path | None = None, unsafe: bool = False, force: bool = False,
                  input_range: InputRange | None = None, options: dict | None = None, on_start: OnStart | None = None,
                  on_row: Callable[[ParityRow], None] | None = None,
-                 verdict: VerdictSettings | None = None) -> list[ParityRow]:
+                 verdict: VerdictSettings | None = None, on_total: Callable[[int], None] | None = None) -> list[ParityRow]:
     """Export what is missing (existing artifacts are used as they are), then run every applicable runtime.
 
     `verdict`: declared output tasks and budgets for quantized artifacts (defaults: toolkit/parity/tolerances.py).
+    `on_total(n)`: the number of rows `on_row` will see, once known (for a progress bar).
     """
     _ready()
     from toolkit.export.layout import plan_exports
@@ -156,6 +157,8 @@ def check_parity(model: ModelRef, targets: Sequence[str] = ("all",), quantizatio
     loaded = load(model, custom_objects, unsafe, input_range)
     feeds = load_inputs_file(Path(inputs), loaded.signature) if inputs else None
     output_tasks(loaded, verdict.tasks if verdict else None)  # a wrong --task fails before any export
+    if on_total:
+        on_total(parity_row_count(pairs, variants, batches=1 if feeds is not None else None))
     exports = export_model(loaded, pairs, Path(out_dir), force=force, options=options, on_start=on_start)
     calibration = (options or {}).get("calibration")
     rows = run_parity(loaded, _nothing_skipped_only(exports), variants, inputs=feeds, on_row=on_row, settings=verdict,
@@ -163,6 +166,13 @@ def check_parity(model: ModelRef, targets: Sequence[str] = ("all",), quantizatio
     if rows and all(row.unavailable for row in rows):
         raise RuntimeUnavailableError(f"nothing was compared: {rows[0].error}")
     return rows
+
+
+def parity_row_count(pairs: Sequence[tuple[str, str]], variants: Sequence, batches: int | None = None) -> int:
+    """Rows check_parity makes for one model: every artifact x variant of its target x batch (failures included)."""
+    from toolkit.parity.run import BATCHES
+
+    return sum(1 for target, _ in pairs for v in variants if v.target == target) * (batches or len(BATCHES))
 
 
 def _require_runtime_for_each_target(pairs: Sequence[tuple[str, str]], variants: Sequence, asked: Sequence[str] | None) -> None:
@@ -179,16 +189,21 @@ def _require_runtime_for_each_target(pairs: Sequence[tuple[str, str]], variants:
 
 
 def benchmark(models: Sequence[ModelRef], targets: Sequence[str] = ("all",), quantizations: Sequence[str] = ("all",),
-              runtimes: Sequence[str] | None = None, settings: Sequence[str] = ("cpu",),
+              runtimes: Sequence[str] | None = None, settings: Sequence[str] = ("cpu", "browser"),
               batches: Sequence[int] = (1, 8), out_dir: Path = DEFAULT_OUT, *, plan: TimingPlan | None = None,
               custom_objects: Path | None = None, unsafe: bool = False, force: bool = False,
               input_range: InputRange | None = None, parity_rows: Sequence[ParityRow] = (),
-              on_progress: Callable[[str], None] | None = None) -> BenchResults:
+              on_progress: Callable[[str], None] | None = None,
+              on_total: Callable[[int], None] | None = None) -> BenchResults:
     """Export what is missing, then time Keras baselines and every artifact in every runtime variant of
-    the settings, with each artifact's parity verdict (taken from `parity_rows` when they have it)."""
+    the settings, with each artifact's parity verdict (taken from `parity_rows` when they have it), and
+    pick what to ship per model and setting (`results.picks`, toolkit/bench/picks.py).
+
+    `on_progress(text)` is called as each timed unit starts; `on_total(n)` first, with how many there will be."""
     _ready()
     from toolkit.bench.environment import environment, load_average
     from toolkit.bench.harness import add_speedups
+    from toolkit.bench.picks import choose_picks
     from toolkit.bench.results import BenchResults
     from toolkit.bench.run import BenchRequest, benchmark_model, verdicts_from_rows
     from toolkit.export.run import export_model
@@ -199,6 +214,8 @@ def benchmark(models: Sequence[ModelRef], targets: Sequence[str] = ("all",), qua
     absent = request.gpu_absences()
     results = BenchResults(environment=environment(), plan=request.plan)
     verdicts = verdicts_from_rows(parity_rows)
+    if on_total:
+        on_total(len(models) * (1 + request.progress_steps(absent)))  # 1: the export step of each model
     for model in models:
         loaded = load(model, custom_objects, unsafe, input_range)
         if on_progress:
@@ -206,13 +223,14 @@ def benchmark(models: Sequence[ModelRef], targets: Sequence[str] = ("all",), qua
         exports = export_model(loaded, request.export_pairs(absent), Path(out_dir), force=force)
         results.rows += benchmark_model(loaded, exports, request, absent, verdicts, on_progress, unsafe)
     add_speedups(results.rows)
+    results.picks = choose_picks(results.rows)
     results.environment["load_average_end"] = load_average()
     return results
 
 
 # `toolkit run` benchmarks every reference model; a short budget per row keeps it to minutes
 # (`toolkit bench` defaults to 1 s per row for steadier figures).
-RUN_SETTINGS = ("cpu", "mobile-like")
+RUN_SETTINGS = ("cpu", "browser", "mobile-like")
 RUN_BATCHES = (1, 8)
 RUN_TIME_BUDGET_S = 0.25
 
@@ -238,11 +256,12 @@ def run(out_dir: Path, reports_dir: Path, *, models: Sequence[ModelRef] | None =
         settings: Sequence[str] = RUN_SETTINGS, time_budget_s: float = RUN_TIME_BUDGET_S, force: bool = False,
         on_model: Callable[[str, list[ParityRow]], None] | None = None, on_start: OnStart | None = None,
         on_row: Callable[[ParityRow], None] | None = None,
-        on_progress: Callable[[str], None] | None = None) -> RunResult:
+        on_progress: Callable[[str], None] | None = None, on_total: Callable[[int], None] | None = None) -> RunResult:
     """The main job: every reference model of `suite` (small, zoo, all) or `models`, to every target, parity in every runtime,
     benchmark; writes reports_dir/parity.md + parity.json and reports_dir/bench/ (JSON, md, html, plots).
 
-    A runtime that cannot start here is listed as unavailable, not failed.
+    A runtime that cannot start here is listed as unavailable, not failed. `on_total(n)`, first: how many
+    `on_row` and `on_progress` calls there will be, for a progress bar over the whole job.
     """
     _ready()
     from toolkit.bench.report import write_report
@@ -252,7 +271,10 @@ def run(out_dir: Path, reports_dir: Path, *, models: Sequence[ModelRef] | None =
     result = RunResult()
     reports_dir = Path(reports_dir)
     loaded_models = []
-    for model in models or _tier_names(suite):
+    names = list(models or _tier_names(suite))
+    if on_total:
+        on_total(len(names) * _run_steps_per_model(settings))
+    for model in names:
         loaded = load(model)
         loaded_models.append(loaded)
         model_rows = check_parity(loaded, out_dir=out_dir, force=force, on_start=on_start, on_row=on_row)
@@ -268,6 +290,17 @@ def run(out_dir: Path, reports_dir: Path, *, models: Sequence[ModelRef] | None =
     result.bench.write_json(reports_dir / "bench" / "bench.json")
     result.reports = {"parity": reports_dir / "parity.md", "bench": write_report(result.bench, reports_dir / "bench")}
     return result
+
+
+def _run_steps_per_model(settings: Sequence[str]) -> int:
+    """Parity rows plus benchmark steps of one model in `run` (every target, quantization and runtime)."""
+    from toolkit.bench.run import BenchRequest
+    from toolkit.export.layout import plan_exports
+    from toolkit.runtimes.variants import runtime_variants
+
+    request = BenchRequest.parse(settings=settings, batches=RUN_BATCHES)
+    parity = parity_row_count(plan_exports(("all",), ("all",)), runtime_variants())
+    return parity + 1 + request.progress_steps(request.gpu_absences())  # 1: the benchmark's export step
 
 
 def demo_server(model: ModelRef = "digits", port: int = 8000, out_dir: Path = DEFAULT_OUT, *,

@@ -125,6 +125,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
             args.model, items(args.target), items(args.quantize), items(args.runtime), args.out, inputs=args.inputs,
             custom_objects=args.custom_objects, unsafe=args.unsafe, force=args.force, input_range=args.input_range,
             options=_export_options(args), on_start=line.on_start, on_row=on_row, verdict=verdict,
+            on_total=line.on_total,
         )
     report.print_table(rows, console.stdout)
     if args.json:
@@ -136,6 +137,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from toolkit import api, console
+    from toolkit.bench.overview import print_picks
     from toolkit.parity import report
 
     def on_model(name: str, rows: list) -> None:
@@ -143,17 +145,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         console.stdout.print(f"{name}: {sum(r.passed for r in rows)}/{len(rows)} parity rows pass"
                              + (f", [red]{failed} FAIL[/]" if failed else ""))
 
-    with console.progress("exporting and checking parity", Interrupts.check) as line:
+    with console.progress("exporting", Interrupts.check) as line:
         result = api.run(args.out, args.reports, models=items(args.model), suite=args.suite, force=args.force,
-                         on_model=on_model,
-                         on_start=line.on_start, on_row=line.on_row,
-                         on_progress=lambda text: console.stderr.print(f"[dim]bench: {text}[/]"))
+                         on_model=on_model, on_start=line.on_start, on_row=line.on_row, on_progress=line.on_step,
+                         on_total=line.on_total)
     report.print_failures(result.checked_rows, console.stdout)
     if result.unavailable_runtimes:
         console.stdout.print(f"[yellow]not run here (runtime unavailable): {', '.join(result.unavailable_runtimes)}[/]")
     console.stdout.print(f"artifacts: {Path(args.out).resolve()}")
     console.stdout.print(f"parity matrix: {result.reports['parity'].resolve()}")
     console.stdout.print(f"benchmark report: {result.reports['bench'].resolve()}")
+    print_picks(result.bench.picks, console.stdout)
     return EXIT_PARITY_FAILED if report.unexpected_failures(result.checked_rows) else EXIT_OK
 
 
@@ -185,19 +187,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from toolkit import api, console
     from toolkit.bench import report
+    from toolkit.bench.compare import print_changes, read_previous
+    from toolkit.bench.overview import print_picks
     from toolkit.runtimes.timing import TimingPlan
 
     default = TimingPlan()
     plan = TimingPlan(runs=default.runs if args.runs is None else args.runs,
                       time_budget_s=default.time_budget_s if args.time_budget is None else args.time_budget,
                       warmup=default.warmup if args.warmup is None else args.warmup)
-    results = api.benchmark(
-        items(args.model), items(args.target), items(args.quantize), items(args.runtime), items(args.setting),
-        integers(args.batch), args.out, plan=plan, custom_objects=args.custom_objects, unsafe=args.unsafe,
-        force=args.force, input_range=args.input_range,
-        on_progress=lambda text: console.stderr.print(f"[dim]bench: {text}[/]"),
-    )
+    previous = read_previous(args.compare) if args.compare else None  # a bad file fails before any work
+    with console.progress("benchmarking", Interrupts.check) as line:
+        results = api.benchmark(
+            items(args.model), items(args.target), items(args.quantize), items(args.runtime), items(args.setting),
+            integers(args.batch), args.out, plan=plan, custom_objects=args.custom_objects, unsafe=args.unsafe,
+            force=args.force, input_range=args.input_range, on_progress=line.on_step, on_total=line.on_total,
+        )
     report.print_table(results, console.stdout)
+    print_picks(results.picks, console.stdout)
+    if previous is not None:
+        print_changes(previous, results.rows, console.stdout, args.compare)
     if args.json:
         console.stdout.print(f"results written to {results.write_json(args.json)}")
     if args.report:

@@ -190,17 +190,21 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser(
         "bench", help="time exported artifacts in their runtimes against Keras (table, JSON, report)",
         description="Exports what is missing, then measures load, first inference, p50/p90/p99 latency, throughput, "
-        "peak RSS and size per artifact x runtime x setting x batch, with each artifact's parity verdict. --model "
-        "takes a comma-separated list too. Exit 0 (rows that could not run say why), 2 for usage errors.")
+        "peak RSS and size per artifact x runtime x setting x batch, with each artifact's parity verdict, then picks "
+        "what to ship per model and setting (the fastest passing at batch 1, or the smallest within 10%% of it). "
+        "--model takes a comma-separated list too. Exit 0 (rows that could not run say why), 2 for usage errors.")
     _add_model_args(bench)
     _add_selection_args(bench)
-    bench.add_argument("--setting", default="cpu", help="cpu, mobile-like, gpu, comma-separated (default cpu)")
+    bench.add_argument("--setting", default="cpu,browser", help="cpu, browser, mobile-like, gpu, comma-separated "
+                       "(default cpu,browser)")
     bench.add_argument("--batch", default="1,8", help="batch sizes, comma-separated (default 1,8)")
     bench.add_argument("--runs", type=int, default=None, help="steady-state runs per row at most (default 1000)")
     bench.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                        help="steady-state seconds per row at most (default 1.0)")
     bench.add_argument("--warmup", type=int, default=None, help="warm-up runs per row (default 20)")
     _add_out_args(bench)
-    bench.add_argument("--json", type=Path, metavar="FILE", help="write {\"results\": [...]} as JSON")
+    bench.add_argument("--json", type=Path, metavar="FILE", help="write {\"results\": [...], \"picks\": [...]} as JSON")
     bench.add_argument("--report", type=Path, metavar="DIR", help="write report.md, report.html and plots to DIR")
+    bench.add_argument("--compare", type=Path, metavar="OLD.json", help="print each row's p50 change against an "
+                       "earlier --json file, with a noise band from the spread of both runs")
     _common(bench)

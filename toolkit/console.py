@@ -35,33 +35,61 @@ def print_model_table(rows: Sequence[dict]) -> None:
 
 
 class ProgressLine:
-    """One spinner line on stderr: `on_start(target, quantization)` while exporting, `on_row(row)` while checking."""
+    """A rich progress bar on stderr (done/total and time left once a total is known), quiet when stderr is not a
+    terminal: `on_start(target, quantization)` while exporting, `on_row(row)` per parity row, `on_step(text)` as each
+    benchmark unit starts, `on_total(n)` adds n to the steps expected."""
 
     def __init__(self, verb: str, check: Callable[[], None] = lambda: None):
         """`check` runs before each step: the CLI's raises KeyboardInterrupt once Ctrl+C was pressed."""
-        self.verb, self.rows, self.check = verb, 0, check
-        self.status = stderr.status(f"{verb}...")
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.verb, self.rows, self.check, self.done = verb, 0, check, 0
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("left"), TimeRemainingColumn(), console=stderr, transient=True,
+                            disable=not stderr.is_terminal)
+        self.task = self.bar.add_task(f"{verb}...", total=None)
+
+    def _show(self, text: str) -> None:
+        # Long descriptions would squeeze the bar out of an 80-column terminal.
+        self.bar.update(self.task, completed=self.done, description=text if len(text) <= 60 else text[:57] + "...")
+
+    def on_total(self, steps: int) -> None:
+        total = self.bar.tasks[0].total or 0
+        self.bar.update(self.task, total=total + steps)
 
     def on_start(self, target: str, quantization: str) -> None:
         self.check()
-        self.status.update(f"{self.verb} {artifact_label(target, quantization)}...")
+        self._show(f"{self.verb} {artifact_label(target, quantization)}")
 
     def on_row(self, row: object) -> None:
         self.check()
         self.rows += 1
-        self.status.update(f"checking parity: {self.rows} rows done, last {row.artifact} on {row.runtime} "
-                           f"(batch {row.batch})...")
+        self.done += 1
+        self._show(f"parity: {row.model} {row.artifact} on {row.runtime} (batch {row.batch})")
+
+    def on_step(self, text: str) -> None:
+        """A benchmark unit starts: the previous ones are done."""
+        self.check()
+        self._show(f"bench: {text}")
+        self.done += 1
 
 
 @contextlib.contextmanager
 def progress(verb: str, check: Callable[[], None] = lambda: None) -> Iterator[ProgressLine]:
-    """A spinner line on stderr for the duration of the block."""
+    """A progress bar on stderr for the duration of the block (nothing when stderr is not a terminal)."""
     line = ProgressLine(verb, check)
-    line.status.start()
+    line.bar.start()
     try:
         yield line
     finally:
-        line.status.stop()
+        line.bar.stop()
 
 
 def print_export_results(results: Sequence[ExportResult]) -> None:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from toolkit.bench.plots import LATENCY_PLOT, SIZE_ERROR_PLOT, plot_latency, plot_size_error
+from toolkit.bench.overview import PICK_HEADERS, compact_table, pick_cells, pick_intro, rejected_lines
+from toolkit.bench.plots import plot_latency, plot_size_error
 from toolkit.bench.results import BenchResults, BenchRow
 from toolkit.bench.settings import MOBILE_LIKE_NOTE
 from toolkit.bench.tradeoffs import HEADERS as TRADEOFF_HEADERS
-from toolkit.bench.tradeoffs import TRADEOFF_PLOT, plot_tradeoffs, table_rows, tradeoffs
+from toolkit.bench.tradeoffs import plot_tradeoffs, table_rows, tradeoffs
 from toolkit.files import atomic_file
 from toolkit.labels import human_size
 
@@ -122,11 +123,8 @@ def write_report(results: BenchResults, folder: Path) -> Path:
     """report.md and report.html (plots beside them) in `folder`; returns the HTML path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    plots = ((TRADEOFF_PLOT, plot_tradeoffs), (LATENCY_PLOT, plot_latency), (SIZE_ERROR_PLOT, plot_size_error))
-    for name, plot in plots:
-        with atomic_file(folder / name) as staging:
-            plot(results.rows, staging)
-    sections = report_sections(results, [name for name, _ in plots])
+    plots = [name for plot in (plot_tradeoffs, plot_latency, plot_size_error) for name in plot(results.rows, folder)]
+    sections = report_sections(results, plots)
     for name, render in (("report.md", to_markdown), ("report.html", to_html)):
         with atomic_file(folder / name) as staging:
             staging.write_text(render(sections))
@@ -151,6 +149,7 @@ def _method(results: BenchResults) -> list[str]:
         "Parity: the verdict of toolkit.parity.check_parity for the same artifact on the same runtime variant "
         "(batches 1 and 4; quantized artifacts judged by top-1 agreement or SQNR on a sample set), so a fast but "
         "wrong artifact shows FAIL. Speed-ups: the CPU Keras p50 of the same model and batch divided by the row's p50.",
+        f"Picks: {pick_intro()}",
         "Trade-offs: per artifact, its size (and ratio to the same target's float32 artifact), the worst top-1 "
         "agreement and SQNR over the runtimes that ran it, and the fastest p50 at the smallest batch; smallest "
         "first, so the first PASS line is the smallest artifact that is still correct.",
@@ -182,9 +181,17 @@ def _speedup_table(rows: Rows) -> tuple[list[str], list[list[str]]]:
 
 
 def report_sections(results: BenchResults, plots: Sequence[str]) -> list[tuple]:
+    """Top down: what to ship, one compact table per model, plots, trade-offs, every row; how, last."""
     rows = results.rows
-    sections = [("h1", "Benchmark report"), *(("p", line) for line in _environment_lines(results.environment))]
-    sections += [("h2", "How these numbers were measured"), ("list", _method(results))]
+    sections: list[tuple] = [("h1", "Benchmark report: what to ship"), ("p", pick_intro())]
+    sections += [("table", PICK_HEADERS, [pick_cells(p) for p in results.picks])]
+    rejected = rejected_lines(results.picks)
+    if rejected:
+        sections += [("p", "Rejected (as fast as the pick, or faster, but not shippable):"), ("list", rejected)]
+    for model in _models(rows):
+        headers, body, batch = compact_table(rows, model)
+        sections += [("h2", f"{model}: p50 ms at batch {batch} per setting, with the parity verdict"),
+                     ("table", headers, body)]
     sections += [("h2", "Plots"), *(("img", plot) for plot in plots)]
     items = tradeoffs(rows)
     for model in _models(rows):
@@ -198,6 +205,8 @@ def report_sections(results: BenchResults, plots: Sequence[str]) -> list[tuple]:
     problems = problem_lines(rows)
     if problems:
         sections += [("h2", "Rows without timings, and parity failures"), ("list", problems)]
+    sections += [("h2", "Where and how these numbers were measured"),
+                 *(("p", line) for line in _environment_lines(results.environment)), ("list", _method(results))]
     return sections
 
 

@@ -1,7 +1,8 @@
 """Benchmark rows and their JSON: one BenchRow per model x artifact x runtime variant x setting x batch.
 
-JSON (`BenchResults.to_json`): {"results": [row...], "environment": {...}}; each row has FIELDS
-and EXTRA_FIELDS below (null where a value could not be measured).
+JSON (`BenchResults.to_json`): {"results": [row...], "picks": [pick...], "environment": {...}}; each row has
+FIELDS and EXTRA_FIELDS below (null where a value could not be measured); each pick PICK_FIELDS and the extras
+of toolkit/bench/picks.py (threads, batch, fastest_p50_ms, rejected).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ EXTRA_FIELDS = {
     "error": "why this row has no timings (runtime unavailable, no GPU, export or inference failure)",
     "error_kind": "the kind of `error`: unavailable, timeout, runtime, inputs, export or skipped",
 }
+PICK_FIELDS = ("model", "setting", "artifact", "runtime", "p50_ms", "size_bytes", "reason")
 BASELINES = ("keras-call", "keras-predict_on_batch")  # Keras model(x) and model.predict_on_batch(x)
 
 
@@ -71,9 +73,11 @@ class BenchResults:
     rows: list[BenchRow] = field(default_factory=list)
     environment: dict = field(default_factory=dict)
     plan: TimingPlan = field(default_factory=TimingPlan)
+    picks: list = field(default_factory=list)  # toolkit.bench.picks.Pick, filled once every row is in
 
     def to_json(self) -> dict:
-        return {"results": [row.to_json() for row in self.rows], "environment": self.environment}
+        return {"results": [row.to_json() for row in self.rows], "picks": [pick.to_json() for pick in self.picks],
+                "environment": self.environment}
 
     def write_json(self, path: Path) -> Path:
         with atomic_file(Path(path)) as staging:

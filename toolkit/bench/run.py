@@ -55,7 +55,7 @@ class BenchRequest:
 
     @classmethod
     def parse(cls, targets: Sequence[str] = ("all",), quantizations: Sequence[str] = ("all",),
-              runtime_selection: Sequence[str] | None = None, settings: Sequence[str] = ("cpu",),
+              runtime_selection: Sequence[str] | None = None, settings: Sequence[str] = ("cpu", "browser"),
               batches: Sequence[int] = (1, 8), plan: TimingPlan | None = None) -> BenchRequest:
         targets = resolve_targets(targets)
         chosen = parse_settings(settings)
@@ -76,6 +76,15 @@ class BenchRequest:
                 if quantization in self.quantizations and variant.applies_to(quantization) and pair not in pairs:
                     pairs.append(pair)
         return pairs
+
+
+    def progress_steps(self, absent: dict[RuntimeVariant, str | None]) -> int:
+        """Progress reports per model in `benchmark_model`: each Keras baseline, each artifact x variant timed."""
+        gpu_places = 2 if "gpu" in self.settings and tensorflow_gpus() else 1
+        pairs = self.export_pairs(absent)
+        timed = sum(1 for v in self.variants if not absent[v] for target, quantization in pairs
+                    if target == v.target and v.applies_to(quantization))
+        return len(KERAS_BASELINES) * gpu_places + timed
 
 
 def _batches(batches: Sequence[int]) -> list[int]:

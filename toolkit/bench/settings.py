@@ -1,6 +1,7 @@
 """Benchmark settings: which runtime variants run, with how many threads, on which device.
 
-- `cpu`: every registered runtime with all cores.
+- `cpu`: every registered runtime outside a browser with all cores (a server).
+- `browser`: the runtimes inside Chromium (TF.js, ONNX Runtime Web) on a desktop; the browser decides threads.
 - `mobile-like`: LiteRT + XNNPACK at 1 and 2 threads for fp32/fp16/int8 .tflite files, TF.js wasm
   single-threaded in Node, and (when registered) TF.js in Chromium with 4x CPU throttling. This
   emulates a phone's small thread budget and the mobile kernels, not its ARM CPU, NNAPI or GPU delegates.
@@ -18,7 +19,8 @@ from toolkit.errors import UsageError
 from toolkit.registry import runtimes
 from toolkit.runtimes.variants import PARITY_VARIANTS, RuntimeVariant, filter_by_runtime, parity_variant
 
-SETTINGS = ("cpu", "mobile-like", "gpu")
+SETTINGS = ("cpu", "browser", "mobile-like", "gpu")
+BROWSER_RUNTIMES = ("tfjs-browser", "ort-web")  # those whose class says is_browser; named here for unregistered ones
 MOBILE_TFLITE = ("none", "fp16", "int8")  # fp32, fp16 and int8 .tflite files
 MOBILE_THROTTLING = 4.0  # Chromium CPU throttling rate: roughly a mid-range phone against a desktop core
 KERAS_BASELINES = (
@@ -55,10 +57,16 @@ def _all_cores(base: RuntimeVariant) -> RuntimeVariant:
     return base.in_setting("cpu", cores, options=(*base.options, ("threads", cores)))
 
 
+def _in_browser(variant: RuntimeVariant) -> bool:
+    runtime_class = variant.runtime_class
+    return runtime_class.is_browser if runtime_class else variant.runtime in BROWSER_RUNTIMES
+
+
 def setting_variants(setting: str) -> list[RuntimeVariant]:
     """Every variant of `setting`, registered or not (unregistered ones become error rows if asked for)."""
-    if setting == "cpu":
-        return [_all_cores(v) for v in PARITY_VARIANTS]
+    if setting in ("cpu", "browser"):
+        chosen = [v for v in PARITY_VARIANTS if _in_browser(v) == (setting == "browser")]
+        return [v.in_setting(setting, v.threads) for v in map(_all_cores, chosen)]
     if setting == "mobile-like":
         litert = [
             RuntimeVariant("litert", "litert", "tflite", (("threads", n), ("xnnpack", True)), "mobile-like", n, MOBILE_TFLITE)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.bench.plots import MARKERS, log_axes, log_helps, save_grid
 from toolkit.bench.results import BenchRow
 from toolkit.labels import human_size
 
@@ -84,48 +85,48 @@ def _sqnr_text(value: float | None) -> str:
     return "inf" if value == float("inf") else f"{value:.1f}"
 
 
-def plot_tradeoffs(rows: Rows, path: Path) -> None:
-    """One panel per model: size (x, log) against top-1 agreement, or SQNR where no output is a classifier;
-    the marker's area grows with the fastest batch-1 latency, a hollow marker is a parity failure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot_tradeoffs(rows: Rows, folder: Path) -> list[str]:
+    """One panel per model: size (x, log where sizes differ) against top-1 agreement, or SQNR where no output
+    is a classifier; the marker's area grows with the fastest batch-1 latency, a hollow marker is a parity
+    failure. One legend for the figure; returns the files written (see plots.save_grid)."""
     items = tradeoffs(rows)
-    models = list(dict.fromkeys(t.model for t in items)) or ["(no artifacts)"]
-    columns = min(3, len(models))
-    lines = (len(models) + columns - 1) // columns
-    figure, axes = plt.subplots(lines, columns, figsize=(5 * columns, 4 * lines), squeeze=False)
     quantizations = sorted({t.quantization for t in items})
-    markers = dict(zip(["saved_model", "tflite", "onnx", "tfjs"], "osD^"))
     slowest = max((t.p50_ms for t in items if t.p50_ms), default=1.0)
-    for axis, model in zip(axes.ravel(), models):
-        _panel(axis, [t for t in items if t.model == model], model, quantizations, markers, slowest)
-    for axis in axes.ravel()[len(models):]:
-        axis.set_visible(False)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    handles: dict[str, object] = {}
+
+    def draw(axis, model: str) -> None:
+        handles.update(_panel(axis, [t for t in items if t.model == model], model, quantizations, slowest))
+
+    def legend(figure) -> float:
+        if not handles:
+            return 0.0
+        shown = figure.legend(list(handles.values()), list(handles), loc="lower center", ncol=5, fontsize=7)
+        for handle in shown.legend_handles:  # one size in the legend: marker areas there would mean nothing
+            handle.set_sizes([30])
+        return 0.3 + 0.18 * -(-len(handles) // 5)
+
+    models = list(dict.fromkeys(t.model for t in items))
+    return save_grid(folder, TRADEOFF_PLOT, models, draw, columns=3, panel_width=5.0, panel_height=lambda m: 4.0,
+                     finish=legend)
 
 
-def _panel(axis, items: list[Tradeoff], model: str, quantizations: list[str], markers: dict, slowest: float) -> None:
+def _panel(axis, items: list[Tradeoff], model: str, quantizations: list[str], slowest: float) -> dict[str, object]:
     by_top1 = any(t.top1_agreement is not None for t in items)
+    handles = {}
     for t in items:
         value = t.top1_agreement if by_top1 else min(t.sqnr_db if t.sqnr_db is not None else 0.0, SQNR_CEILING)
         if value is None or not t.size_bytes:
             continue
-        colour = f"C{quantizations.index(t.quantization)}"
+        colour = f"C{quantizations.index(t.quantization) % 10}"
         area = 30 + 400 * (t.p50_ms or 0) / slowest
-        axis.scatter([t.size_bytes], [value], s=area, marker=markers.get(t.target, "x"), alpha=0.7,
-                     facecolors=colour if t.passed is not False else "none", edgecolors=colour,
-                     label=f"{t.target} {t.quantization}")
-    axis.set_xscale("log")
-    axis.set_xlabel("artifact size, bytes (log)")
-    axis.set_ylabel("worst top-1 agreement with Keras" if by_top1 else f"worst SQNR, dB (exact at {SQNR_CEILING:g})")
+        handles[f"{t.target} {t.quantization}"] = axis.scatter(
+            [t.size_bytes], [value], s=area, marker=MARKERS.get(t.target, "x"), alpha=0.7,
+            facecolors=colour if t.passed is not False else "none", edgecolors=colour)
+    log_axes(axis, log_helps([t.size_bytes for t in items if t.size_bytes], 3.0), False)
+    axis.set_xlabel("artifact size, bytes" + (" (log)" if axis.get_xscale() == "log" else ""), fontsize=8)
+    axis.set_ylabel("worst top-1 agreement with Keras" if by_top1 else f"worst SQNR, dB (exact at {SQNR_CEILING:g})",
+                    fontsize=8)
     axis.set_title(f"{model} (area: batch-1 p50; hollow: FAIL)", fontsize=9)
+    axis.tick_params(labelsize=7)
     axis.grid(alpha=0.3)
-    if items:
-        legend = axis.legend(fontsize=6, loc="lower right")
-        for handle in legend.legend_handles:  # one size in the legend: marker areas there would mean nothing
-            handle.set_sizes([30])
+    return handles
