@@ -8,6 +8,7 @@
  *   {"cmd": "ping"}                                        -> {"ok": true, "versions": {...}}
  *   {"cmd": "load", "id", "model_dir", "backend", "threads"} -> {"ok": true, "inputs": [...], "outputs": [...], "threads": n}
  *   {"cmd": "infer", "id", "inputs": {name: tensor}}       -> {"ok": true, "outputs": {name: tensor}}
+ *   {"cmd": "infer", "id", "inputs", "nodes": [node name]} -> {"ok": true, "outputs": {...}, "nodes": {node name: tensor}}
  *   {"cmd": "time", "id", "inputs", "warmup", "runs"}      -> {"ok": true, "latencies_ms": [...]}
  *   {"cmd": "close", "id"}                                 -> {"ok": true}
  *
@@ -252,9 +253,9 @@ function feedTensors(entry, inputs) {
  * synchronous execute first and remember the answer per model. (executeAsync on a static graph works
  * too, but warns on every call.)
  */
-async function run(entry, feeds) {
+async function run(entry, feeds, nodes = []) {
   const outputNames = Object.keys(entry.outputs);
-  const tensorNamesOut = outputNames.map((name) => entry.outputs[name]);
+  const tensorNamesOut = outputNames.map((name) => entry.outputs[name]).concat(nodes);
   let result;
   try {
     if (!entry.needsAsync) {
@@ -272,20 +273,30 @@ async function run(entry, feeds) {
     throw new RequestError('execute', error.message);
   }
   const tensors = Array.isArray(result) ? result : [result];
-  return Object.fromEntries(outputNames.map((name, i) => [name, tensors[i]]));
+  const outputs = Object.fromEntries(outputNames.map((name, i) => [name, tensors[i]]));
+  if (!nodes.length) return outputs;
+  // Intermediate nodes (toolkit explain): any graph node by name, returned beside the outputs.
+  return { outputs, nodes: Object.fromEntries(nodes.map((name, i) => [name, tensors[outputNames.length + i]])) };
 }
 
-async function infer({ id, inputs }) {
+async function encodeAll(tensors) {
+  const encoded = {};
+  for (const [name, tensor] of Object.entries(tensors)) {
+    encoded[name] = await encodeTensor(tensor);
+  }
+  return encoded;
+}
+
+async function infer({ id, inputs, nodes = [] }) {
   const entry = await modelFor(id);
   const feeds = feedTensors(entry, inputs);
   try {
-    const outputs = await run(entry, feeds);
-    const encoded = {};
-    for (const [name, tensor] of Object.entries(outputs)) {
-      encoded[name] = await encodeTensor(tensor);
-    }
-    tf.dispose(Object.values(outputs));
-    return { outputs: encoded };
+    const result = await run(entry, feeds, nodes);
+    const outputs = nodes.length ? result.outputs : result;
+    const response = { outputs: await encodeAll(outputs) };
+    if (nodes.length) response.nodes = await encodeAll(result.nodes);
+    tf.dispose([...Object.values(outputs), ...Object.values(nodes.length ? result.nodes : {})]);
+    return response;
   } finally {
     tf.dispose(Object.values(feeds));
   }
