@@ -136,10 +136,11 @@ def cmd_parity(args: argparse.Namespace) -> int:
 
 
 def _explainable(row: object) -> bool:
-    """A parity row whose artifact computed something wrong in a runtime whose intermediate tensors can be read."""
+    """A parity row whose artifact computed something wrong (documented failures included: explain says where) in a
+    runtime whose intermediate tensors can be read."""
     from toolkit.explain.probes import EXPLAINABLE
 
-    return row.error_kind == "mismatch" and not row.expected_failure and row.runtime in EXPLAINABLE.get(row.target, ())
+    return row.error_kind == "mismatch" and row.runtime in EXPLAINABLE.get(row.target, ())
 
 
 def explain_hint(args: argparse.Namespace, row: object) -> str | None:
@@ -166,14 +167,14 @@ def _quoted(word: str) -> str:
 
 
 def _explain_failures(args: argparse.Namespace, rows: list) -> None:
-    """--explain: one explanation per failing artifact x runtime (batches share it)."""
+    """--explain: one explanation per unexpectedly failing artifact x runtime (batches share it)."""
     from toolkit import console
     from toolkit.explain import report as explain_report
 
     seen = []
     for row in rows:
         key = (row.target, row.quantization, row.runtime)
-        if _explainable(row) and key not in seen:
+        if _explainable(row) and not row.expected_failure and key not in seen:
             seen.append(key)
             explanation = _run_explain(args, row.target, row.quantization, row.runtime)
             explain_report.print_explanation(explanation, console.stdout)

@@ -95,8 +95,8 @@ class TFLiteProbe(Probe):
             interpreter.resize_tensor_input(index, feeds[name].shape, strict=False)
         with native_output_silenced():
             interpreter.allocate_tensors()
-        for name, index in self._inputs.items():
-            interpreter.set_tensor(index, feeds[name])
+        for name, index in self._inputs.items():  # the signature runner casts; set_tensor wants the exact dtype
+            interpreter.set_tensor(index, np.asarray(feeds[name], dtype=self._details[index]["dtype"]))
         interpreter.invoke()
         outputs = {name: interpreter.get_tensor(index).copy() for name, index in self._outputs.items()}
         return outputs, {key: self._dequantized(int(key)) for key in keys}
@@ -116,7 +116,7 @@ FLOAT_TYPES = {1: np.float32, 10: np.float16, 11: np.float64}  # onnx.TensorProt
 
 
 class OnnxProbe(Probe):
-    def __init__(self, model_file: Path, threads: int | None = None):
+    def __init__(self, model_file: Path):
         import onnx
         import onnxruntime as ort
 
@@ -135,10 +135,7 @@ class OnnxProbe(Probe):
         known = set(self._output_names)
         graph.output.extend(onnx.helper.make_tensor_value_info(name, types[name], None)
                             for name in ordered if name not in known)
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
 
     @staticmethod
     def _activation_scales(graph: object) -> dict[str, tuple[float, tuple[float, float]]]:
