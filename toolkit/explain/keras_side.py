@@ -68,6 +68,8 @@ def describe_layers(loaded: LoadedModel) -> KerasLayers:
         inbound = tuple(dict.fromkeys(parent.operation.name for parent in mine[0].parent_nodes
                                       if not isinstance(parent.operation, keras.layers.InputLayer)))
         note = f"first of {len(outputs)} outputs" if len(outputs) > 1 else ""
+        if isinstance(layer, keras.Model):
+            note = (note + "; " if note else "") + "a nested model: compared at its output, its own layers are not reached"
         found.layers.append(KerasLayer(layer.name, type(layer).__name__, inbound, note))
         found.tensors.append(outputs[0])
     made_by = {id(tensor): layer.name for layer, tensor in zip(found.layers, found.tensors)}

@@ -69,8 +69,12 @@ def print_explanation(explanation: Explanation, console: Console) -> None:
         table.add_row(*cells)
     console.print(table)
     console.print(f"[dim]compared on {explanation.samples}; {explanation.rule}[/]")
+    untouched = [r.layer for r in explanation.layers if not r.compared]
+    if untouched:  # each one's reason is in the JSON and the report; dozens of lines here would bury the summary
+        shown = ", ".join(untouched[:12]) + (f" and {len(untouched) - 12} more" if len(untouched) > 12 else "")
+        console.print(f"[dim]not compared, no tensor of their own in the artifact (fused into a neighbour's op; why: --json): {shown}[/]")
     for result in explanation.layers:
-        if result.note:
+        if result.note and result.compared:
             console.print(f"[dim]{result.layer}: {result.note}[/]")
     for layer, why in explanation.unreachable.items():
         console.print(f"[yellow]not reached[/] {layer}: {why}")
