@@ -154,6 +154,17 @@ def test_broken_artifact_names_the_broken_layer(target, exports, loaded_models, 
     assert explanation.largest_growth == BROKEN_LAYER
 
 
+def test_subclassed_model_is_compared_through_its_sublayers_and_its_outputs(exports, loaded_models):
+    loaded = loaded_models["subclassed_mlp"]
+    feeds, described = judgement_feeds(loaded, None, None)
+    explanation = explain_artifact(loaded, exports[("subclassed_mlp", "onnx", "none")], parity_variant("onnxruntime"),
+                                   {name: value[:32] for name, value in feeds.items()}, described)
+    rows = {row.layer: row for row in explanation.layers}
+    assert [row.class_name for row in explanation.layers] == ["Dense", "Dense", "model output"]
+    assert rows["output_0"].within_budget and explanation.first_divergent is None
+    assert "(call body)" in explanation.unreachable  # what call() computes between sublayers has no name
+
+
 # --- the command line -------------------------------------------------------------------------------------
 def test_cli_writes_json_and_report_and_exits_1_on_divergence(outlier, outlier_int8, tmp_path, capsys):
     args = ["explain", "--model", str(outlier / "outlier.keras"), "--target", "tflite", "--quantize", "int8",

@@ -261,7 +261,8 @@ def _outlier_cause(divergent: LayerResult, results: list[LayerResult], layers: K
         suspect = by_name.get(name)
         if suspect is not None and suspect.outlier_channels:
             where = "its own output" if name == divergent.layer else f"its input '{name}'"
-            scale = f"; int8 step {suspect.scale:.3g}" if suspect.scale is not None else ""
+            scale = "" if suspect.scale is None else (f"; the artifact's grid: step {suspect.scale:.3g} over "
+                                                      f"[{suspect.value_range[0]:.3g}, {suspect.value_range[1]:.3g}]")
             return (f"; {where} has an activation range dominated by outlier channel(s) {suspect.outlier_channels[:8]} "
                     f"(max |x| {suspect.channel_ratio:.0f}x the median channel's, flag at {OUTLIER_RATIO:g}x{scale})")
     return ""
