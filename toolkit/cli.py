@@ -145,25 +145,22 @@ def _explainable(row: object) -> bool:
 
 def explain_hint(args: argparse.Namespace, row: object) -> str | None:
     """The `toolkit explain` command that localises a failing row, with the arguments parity ran with."""
+    import shlex
+
     if not _explainable(row):
         return None
-    words = ["toolkit explain", "--model", str(args.model), "--target", row.target]
+    words = ["--model", str(args.model), "--target", row.target]
     words += ["--quantize", row.quantization] if row.quantization != "none" else []
     words += ["--runtime", row.runtime]
-    for flag in ("inputs", "calibration", "custom_objects", "out", "task", "min_top1", "min_sqnr", "opset"):
+    flags = ("inputs", "calibration", "custom_objects", "out", "task", "min_top1", "min_sqnr")
+    for flag in flags + (("opset",) if row.target == "onnx" else ()):  # --opset is an error for other targets
         value = getattr(args, flag, None)
         if value is not None and not (flag == "out" and Path(value) == Path("artifacts")):
             words += [f"--{flag.replace('_', '-')}", str(value)]
     if args.input_range:
         words += ["--input-range", f"{args.input_range[0]:g},{args.input_range[1]:g}"]
     words += ["--unsafe"] if args.unsafe else []
-    return " ".join(_quoted(word) for word in words)
-
-
-def _quoted(word: str) -> str:
-    import shlex
-
-    return word if word.startswith("toolkit ") else shlex.quote(word)
+    return "toolkit explain " + " ".join(shlex.quote(word) for word in words)
 
 
 def _explain_failures(args: argparse.Namespace, rows: list) -> None:

@@ -273,10 +273,11 @@ async function run(entry, feeds, nodes = []) {
     throw new RequestError('execute', error.message);
   }
   const tensors = Array.isArray(result) ? result : [result];
-  const outputs = Object.fromEntries(outputNames.map((name, i) => [name, tensors[i]]));
-  if (!nodes.length) return outputs;
-  // Intermediate nodes (toolkit explain): any graph node by name, returned beside the outputs.
-  return { outputs, nodes: Object.fromEntries(nodes.map((name, i) => [name, tensors[outputNames.length + i]])) };
+  // `nodes`: intermediate graph nodes by name (toolkit explain), returned beside the outputs.
+  return {
+    outputs: Object.fromEntries(outputNames.map((name, i) => [name, tensors[i]])),
+    nodes: Object.fromEntries(nodes.map((name, i) => [name, tensors[outputNames.length + i]])),
+  };
 }
 
 async function encodeAll(tensors) {
@@ -292,10 +293,9 @@ async function infer({ id, inputs, nodes = [] }) {
   const feeds = feedTensors(entry, inputs);
   try {
     const result = await run(entry, feeds, nodes);
-    const outputs = nodes.length ? result.outputs : result;
-    const response = { outputs: await encodeAll(outputs) };
+    const response = { outputs: await encodeAll(result.outputs) };
     if (nodes.length) response.nodes = await encodeAll(result.nodes);
-    tf.dispose([...Object.values(outputs), ...Object.values(nodes.length ? result.nodes : {})]);
+    tf.dispose([...Object.values(result.outputs), ...Object.values(result.nodes)]);
     return response;
   } finally {
     tf.dispose(Object.values(feeds));
@@ -310,7 +310,7 @@ async function time({ id, inputs, warmup = 5, runs = 20 }) {
   try {
     for (let i = 0; i < warmup + runs; i++) {
       const start = process.hrtime.bigint();
-      const outputs = await run(entry, feeds);
+      const { outputs } = await run(entry, feeds);
       await Promise.all(Object.values(outputs).map((tensor) => tensor.data()));
       const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
       tf.dispose(Object.values(outputs));
