@@ -25,7 +25,7 @@ from toolkit.export.run import ExportResult
 from toolkit.model.calling import predict
 from toolkit.model.loading import LoadedModel
 from toolkit.parity.judgement import VerdictSettings, in_chunks, output_tasks
-from toolkit.parity.tolerances import Tolerance, budget_for, tolerance_for
+from toolkit.parity.tolerances import QuantizedBudget, Tolerance, budget_for, tolerance_for
 from toolkit.runtimes.variants import RuntimeVariant
 
 # Both sides' activations of every compared layer are held for the whole sample set; past this many bytes
@@ -86,22 +86,7 @@ def explain_artifact(loaded: LoadedModel, export: ExportResult, variant: Runtime
         pairs, peaks, used = _collect(loaded, layers, probe, owners, in_chunks(feeds), uncovered)
     finally:
         probe.close()
-    overrides = reference.tolerances if reference else {}
-    results = []
-    for layer in layers.layers:
-        result = LayerResult(layer.name, layer.class_name, note=layer.note)
-        result.channel_ratio, result.outlier_channels = channel_outliers(peaks.get(layer.name))
-        if layer.name in pairs:
-            choice, ref, got = pairs[layer.name]
-            result.tensor, result.shape = choice.label, tuple(ref.shape[1:])
-            if choice.tensor is not None and choice.tensor.scale is not None:
-                result.scale, result.value_range = choice.tensor.scale, choice.tensor.value_range
-            task = tasks.get(choice.output) if choice.output else None
-            tolerance = None if quantized else _float_tolerance(tolerance_for(layer.name, overrides), ref, choice)
-            measure_layer(result, ref, got, tolerance, budget, task)
-        else:
-            result.note = _missing_note(layer.name, owners)
-        results.append(result)
+    results = _layer_results(layers, pairs, peaks, owners, tasks, budget, reference.tolerances if reference else {})
     by_name = {layer.name: layer for layer in layers.layers}
     mark_misattributed(results, by_name)
     add_growth(results, by_name)
@@ -116,6 +101,26 @@ def explain_artifact(loaded: LoadedModel, export: ExportResult, variant: Runtime
     explanation.largest_growth = grown.layer if grown else None
     explanation.summary = _summary(divergent, grown, results, layers, quantized)
     return explanation
+
+
+def _layer_results(layers: KerasLayers, pairs: dict, peaks: dict, owners: dict, tasks: dict[str, str],
+                   budget: QuantizedBudget | None, overrides: dict) -> list[LayerResult]:
+    """One measured row per layer, in Keras's order; a layer without a tensor says why."""
+    results = []
+    for layer in layers.layers:
+        result = LayerResult(layer.name, layer.class_name, note=layer.note)
+        result.channel_ratio, result.outlier_channels = channel_outliers(peaks.get(layer.name))
+        if layer.name in pairs:
+            choice, ref, got = pairs[layer.name]
+            result.tensor, result.shape = choice.label, tuple(ref.shape[1:])
+            if choice.tensor is not None and choice.tensor.scale is not None:
+                result.scale, result.value_range = choice.tensor.scale, choice.tensor.value_range
+            tolerance = None if budget else _float_tolerance(tolerance_for(choice.output or layer.name, overrides), ref, choice)
+            measure_layer(result, ref, got, tolerance, budget, tasks.get(choice.output) if choice.output else None)
+        else:
+            result.note = _missing_note(layer.name, owners)
+        results.append(result)
+    return results
 
 
 def _float_tolerance(tolerance: Tolerance, ref: np.ndarray, choice: _Choice) -> Tolerance:
