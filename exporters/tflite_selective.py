@@ -42,6 +42,7 @@ from exporters.tflite_measure import (
     run_tflite,
 )
 from toolkit.errors import ExportError
+from toolkit.metrics import snr_loss_db
 from toolkit.model.loading import LoadedModel
 from toolkit.tf_env import native_output_silenced
 
@@ -249,8 +250,7 @@ def _op_losses(float_model: bytes, snr_db: dict[str, float]) -> list[OpSensitivi
             losses.append(None)
             continue
         inputs = [snr_db[names[i]] for i in op.inputs if i >= 0 and names[i] in snr_db]
-        worst_in = min(inputs, default=math.inf)
-        drop = min(worst_in, 200.0) - min(snr_db[n] for n in outputs)  # 200 dB: an exact (float) input
+        drop = snr_loss_db(min(snr_db[n] for n in outputs), inputs)  # `toolkit explain`'s growth per layer too
         code = model.operatorCodes[op.opcodeIndex]
         losses.append(OpSensitivity(flatbuffers.get_op_scope(op, graph.tensors), _op_type(code), drop, id(op) in head))
     return losses

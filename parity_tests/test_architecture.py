@@ -24,6 +24,7 @@ LAYERS = (
     ("export", ("toolkit.export", "exporters")),
     ("runtimes", ("toolkit.runtimes", "toolkit.demo.static_server")),
     ("parity", ("toolkit.parity",)),
+    ("explain", ("toolkit.explain",)),  # reads runtimes' intermediate tensors, judges them with parity's rules
     ("bench", ("toolkit.bench",)),
     ("demo", ("toolkit.demo",)),
     ("api", ("toolkit.api", "toolkit.plugins", "toolkit.worker")),  # worker: the export child's entry point

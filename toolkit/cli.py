@@ -127,12 +127,81 @@ def cmd_parity(args: argparse.Namespace) -> int:
             options=_export_options(args), on_start=line.on_start, on_row=on_row, verdict=verdict,
             on_total=line.on_total,
         )
-    report.print_table(rows, console.stdout)
+    report.print_table(rows, console.stdout, hint=lambda row: explain_hint(args, row))
     if args.json:
         report.write_json(rows, args.json)
     if args.markdown:
         report.write_markdown(rows, args.markdown)
+    if args.explain:
+        _explain_failures(args, rows)
     return EXIT_PARITY_FAILED if report.unexpected_failures(rows) else EXIT_OK
+
+
+def _explainable(row: object) -> bool:
+    """A parity row whose artifact computed something wrong (documented failures included: explain says where) in a
+    runtime whose intermediate tensors can be read."""
+    from toolkit.explain.probes import EXPLAINABLE
+
+    return row.error_kind == "mismatch" and row.runtime in EXPLAINABLE.get(row.target, ())
+
+
+def explain_hint(args: argparse.Namespace, row: object) -> str | None:
+    """The `toolkit explain` command that localises a failing row, with the arguments parity ran with."""
+    import shlex
+
+    if not _explainable(row):
+        return None
+    words = ["--model", str(args.model), "--target", row.target]
+    words += ["--quantize", row.quantization] if row.quantization != "none" else []
+    words += ["--runtime", row.runtime]
+    flags = ("inputs", "calibration", "custom_objects", "out", "task", "min_top1", "min_sqnr")
+    for flag in flags + (("opset",) if row.target == "onnx" else ()):  # --opset is an error for other targets
+        value = getattr(args, flag, None)
+        if value is not None and not (flag == "out" and Path(value) == Path("artifacts")):
+            words += [f"--{flag.replace('_', '-')}", str(value)]
+    if args.input_range:
+        words += ["--input-range", f"{args.input_range[0]:g},{args.input_range[1]:g}"]
+    words += ["--unsafe"] if args.unsafe else []
+    return "toolkit explain " + " ".join(shlex.quote(word) for word in words)
+
+
+def _explain_failures(args: argparse.Namespace, rows: list) -> None:
+    """--explain: one explanation per unexpectedly failing artifact x runtime (batches share it)."""
+    from toolkit import console
+    from toolkit.explain import report as explain_report
+
+    seen = []
+    for row in rows:
+        key = (row.target, row.quantization, row.runtime)
+        if _explainable(row) and not row.expected_failure and key not in seen:
+            seen.append(key)
+            explanation = _run_explain(args, row.target, row.quantization, row.runtime)
+            explain_report.print_explanation(explanation, console.stdout)
+            Interrupts.check()
+
+
+def _run_explain(args: argparse.Namespace, target: str, quantization: str, runtime: str | None) -> object:
+    from toolkit import api
+    from toolkit.parity.judgement import VerdictSettings, parse_tasks
+
+    return api.explain(
+        args.model, target, quantization, runtime, args.out, inputs=args.inputs, custom_objects=args.custom_objects,
+        unsafe=args.unsafe, force=args.force, input_range=args.input_range, options=_export_options(args),
+        verdict=VerdictSettings(parse_tasks(args.task), args.min_top1, args.min_sqnr))
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from toolkit import console
+    from toolkit.explain import report
+
+    _check_report_paths(args.json, args.report / "report.md" if args.report else None)
+    explanation = _run_explain(args, args.target, args.quantize, args.runtime)
+    report.print_explanation(explanation, console.stdout)
+    if args.json:
+        report.write_json([explanation], args.json)
+    if args.report:
+        console.stdout.print(f"report written to {report.write_report(explanation, args.report)}")
+    return EXIT_PARITY_FAILED if explanation.first_divergent else EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -214,7 +283,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"list": cmd_list, "export": cmd_export, "parity": cmd_parity, "run": cmd_run, "demo": cmd_demo,
-            "bench": cmd_bench}
+            "bench": cmd_bench, "explain": cmd_explain}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_parser(commands)
     _add_parity_parser(commands)
     _add_bench_parser(commands)
+    _add_explain_parser(commands)
 
     run = commands.add_parser("run", help="the main job: export every reference model to every target, check parity, "
                               "benchmark; reports in --reports")
@@ -183,6 +184,8 @@ def _add_parity_parser(commands: argparse._SubParsersAction) -> None:
     _add_out_args(parity)
     parity.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
     parity.add_argument("--markdown", type=Path, metavar="FILE", help="write the matrix as Markdown")
+    parity.add_argument("--explain", action="store_true",
+                        help="run `toolkit explain` on each failing artifact (in litert, onnxruntime or tfjs-node)")
     _common(parity)
 
 
@@ -208,3 +211,28 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--compare", type=Path, metavar="OLD.json", help="print each row's p50 change against an "
                        "earlier --json file, with a noise band from the spread of both runs")
     _common(bench)
+
+
+def _add_explain_parser(commands: argparse._SubParsersAction) -> None:
+    explain = commands.add_parser(
+        "explain", help="find the Keras layer where an artifact starts to diverge from Keras",
+        description="Exports the artifact if missing, runs it in its runtime with every intermediate tensor kept, "
+        "and compares each Keras layer's output with the artifact's tensor of that layer (matched by name): per-layer "
+        "error, the first layer over parity's budget, where the error grows most, and for quantized artifacts each "
+        "tensor's scale and range and whether a few outlier channels dominate it. Exit 0: no layer diverges; 1: one "
+        "does; 2: usage or input error; 3: the export failed or the runtime cannot start.")
+    _add_model_args(explain)
+    explain.add_argument("--target", required=True, help="tflite, onnx or tfjs")
+    explain.add_argument("--quantize", default="none", help="one quantization of that target (default none)")
+    explain.add_argument("--runtime", default=None, help="litert (tflite), onnxruntime (onnx), tfjs-node-cpu or "
+                         "tfjs-node-wasm (tfjs); default: the first of these for the target")
+    explain.add_argument("--inputs", type=Path, metavar="FILE.npz|DIR",
+                         help="samples to compare on (default: --calibration's, else the model's generated samples)")
+    _add_export_options(explain)
+    _add_verdict_args(explain)
+    _add_out_args(explain)
+    explain.add_argument("--json", type=Path, metavar="FILE",
+                         help='write {"first_divergent": layer|null, "layers": [{"layer", ...metrics}], ...}')
+    explain.add_argument("--report", type=Path, metavar="DIR", help="write report.md, explain.json and "
+                         "error_per_layer.png to DIR")
+    _common(explain)

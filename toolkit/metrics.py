@@ -6,6 +6,8 @@ quantization searches that measure candidates while exporting (exporters/tflite_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -55,3 +57,13 @@ def top5_containment(reference: np.ndarray, got: np.ndarray) -> float:
     k = min(5, got.shape[-1])
     top = np.argpartition(-got, k - 1, axis=-1)[:, :k]
     return float(np.mean((top == reference.argmax(axis=-1)[:, None]).any(axis=-1)))
+
+
+EXACT_DB = 200.0  # the SQNR an exact input counts as: an exact tensor's is infinite, and losses must stay finite
+
+
+def snr_loss_db(output_db: float, input_dbs: Sequence[float]) -> float:
+    """SQNR (dB) a computation loses over the worst of its inputs, each input capped at EXACT_DB (no inputs:
+    exact ones). Error an op merely inherits from upstream does not count against it: `toolkit explain`
+    reports each layer's growth with it and the int8-selective search ranks ops by it."""
+    return min(min(input_dbs, default=EXACT_DB), EXACT_DB) - output_db

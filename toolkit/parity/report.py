@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -130,7 +130,10 @@ TERMINAL_COLUMNS = ("runtime", "batch", "max_abs_err", "p99_abs_err", "cosine", 
 TERMINAL_HEADERS = {"sqnr_db": "SQNR dB", "top1_agreement": "top1", "top5_containment": "top5"}
 
 
-def print_table(rows: Rows, console: Console) -> None:
+Hint = Callable[[ParityRow], "str | None"]  # a line to print under a failing row (the explain command)
+
+
+def print_table(rows: Rows, console: Console, hint: Hint | None = None) -> None:
     """Compact terminal matrix: one table per model, the artifact (target-quantization) first."""
     from rich.table import Table
 
@@ -152,12 +155,14 @@ def print_table(rows: Rows, console: Console) -> None:
         judged = next((r.judged_on for r in rows if r.model == model and r.judged_on), None)
         if judged:
             console.print(f"[dim]{model} quantized artifacts judged on: {judged} (top-1, top-5, SQNR, cosine)[/]")
-    print_failures(rows, console)
+    print_failures(rows, console, hint)
 
 
-def print_failures(rows: Rows, console: Console) -> None:
-    """One line per failing row; rows that checked nothing are summed up once per artifact and runtime."""
+def print_failures(rows: Rows, console: Console, hint: Hint | None = None) -> None:
+    """One line per failing row; rows that checked nothing are summed up once per artifact and runtime.
+    `hint(row)`: a line printed once per artifact and runtime, under its first failing row."""
     shown = set()
+    hinted = set()
     for row in rows:
         if not row.error or row.passed:
             continue
@@ -168,3 +173,7 @@ def print_failures(rows: Rows, console: Console) -> None:
                 console.print(f"[yellow]{verdict(row)}[/] {row.model} {row.artifact} {row.runtime}: {row.error}")
             continue
         console.print(f"[red]{verdict(row)}[/] {row.model} {row.artifact} {row.runtime} b{row.batch}: {row.error}")
+        line = hint(row) if hint and (row.model, row.artifact, row.runtime) not in hinted else None
+        if line:
+            hinted.add((row.model, row.artifact, row.runtime))
+            console.print(f"  [dim]localise it:[/] {line}", soft_wrap=True)

@@ -255,6 +255,16 @@ class TfjsNodeRuntime(Runtime):
         return self._restore_dtypes({name: decode_tensor(t, "data", f"tfjs-node ({self.backend}), output '{name}'")
                                      for name, t in reply["outputs"].items()})
 
+    def infer_nodes(self, feeds: dict[str, np.ndarray], nodes: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """(outputs by name, the graph nodes `nodes` by node name): intermediate tensors, for `toolkit explain`."""
+        self.activate()
+        inputs = {name: encode_tensor(value) for name, value in self.check(feeds).items()}
+        reply = self._request("infer", inputs=inputs, nodes=nodes)
+        where = f"tfjs-node ({self.backend})"
+        outputs = self._restore_dtypes({name: decode_tensor(t, "data", f"{where}, output '{name}'")
+                                        for name, t in reply["outputs"].items()})
+        return outputs, {name: decode_tensor(t, "data", f"{where}, node '{name}'") for name, t in reply.get("nodes", {}).items()}
+
     def measure_runs(self, feeds: dict[str, np.ndarray], warmup: int, runs: int) -> list[float]:
         """Latency of each of `runs` inferences in ms, measured inside Node (no pipe or base64 cost)."""
         inputs = {name: encode_tensor(value) for name, value in feeds.items()}

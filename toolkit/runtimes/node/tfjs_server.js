@@ -8,6 +8,7 @@
  *   {"cmd": "ping"}                                        -> {"ok": true, "versions": {...}}
  *   {"cmd": "load", "id", "model_dir", "backend", "threads"} -> {"ok": true, "inputs": [...], "outputs": [...], "threads": n}
  *   {"cmd": "infer", "id", "inputs": {name: tensor}}       -> {"ok": true, "outputs": {name: tensor}}
+ *   {"cmd": "infer", "id", "inputs", "nodes": [node name]} -> {"ok": true, "outputs": {...}, "nodes": {node name: tensor}}
  *   {"cmd": "time", "id", "inputs", "warmup", "runs"}      -> {"ok": true, "latencies_ms": [...]}
  *   {"cmd": "close", "id"}                                 -> {"ok": true}
  *
@@ -252,9 +253,9 @@ function feedTensors(entry, inputs) {
  * synchronous execute first and remember the answer per model. (executeAsync on a static graph works
  * too, but warns on every call.)
  */
-async function run(entry, feeds) {
+async function run(entry, feeds, nodes = []) {
   const outputNames = Object.keys(entry.outputs);
-  const tensorNamesOut = outputNames.map((name) => entry.outputs[name]);
+  const tensorNamesOut = outputNames.map((name) => entry.outputs[name]).concat(nodes);
   let result;
   try {
     if (!entry.needsAsync) {
@@ -272,20 +273,30 @@ async function run(entry, feeds) {
     throw new RequestError('execute', error.message);
   }
   const tensors = Array.isArray(result) ? result : [result];
-  return Object.fromEntries(outputNames.map((name, i) => [name, tensors[i]]));
+  // `nodes`: intermediate graph nodes by name (toolkit explain), returned beside the outputs.
+  return {
+    outputs: Object.fromEntries(outputNames.map((name, i) => [name, tensors[i]])),
+    nodes: Object.fromEntries(nodes.map((name, i) => [name, tensors[outputNames.length + i]])),
+  };
 }
 
-async function infer({ id, inputs }) {
+async function encodeAll(tensors) {
+  const encoded = {};
+  for (const [name, tensor] of Object.entries(tensors)) {
+    encoded[name] = await encodeTensor(tensor);
+  }
+  return encoded;
+}
+
+async function infer({ id, inputs, nodes = [] }) {
   const entry = await modelFor(id);
   const feeds = feedTensors(entry, inputs);
   try {
-    const outputs = await run(entry, feeds);
-    const encoded = {};
-    for (const [name, tensor] of Object.entries(outputs)) {
-      encoded[name] = await encodeTensor(tensor);
-    }
-    tf.dispose(Object.values(outputs));
-    return { outputs: encoded };
+    const result = await run(entry, feeds, nodes);
+    const response = { outputs: await encodeAll(result.outputs) };
+    if (nodes.length) response.nodes = await encodeAll(result.nodes);
+    tf.dispose([...Object.values(result.outputs), ...Object.values(result.nodes)]);
+    return response;
   } finally {
     tf.dispose(Object.values(feeds));
   }
@@ -299,7 +310,7 @@ async function time({ id, inputs, warmup = 5, runs = 20 }) {
   try {
     for (let i = 0; i < warmup + runs; i++) {
       const start = process.hrtime.bigint();
-      const outputs = await run(entry, feeds);
+      const { outputs } = await run(entry, feeds);
       await Promise.all(Object.values(outputs).map((tensor) => tensor.data()));
       const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
       tf.dispose(Object.values(outputs));
