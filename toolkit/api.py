@@ -205,7 +205,8 @@ def explain(model: ModelRef, target: str, quantization: str = "none", runtime: s
     from toolkit.explain.run import explain_artifact
     from toolkit.export.run import export_model
     from toolkit.model.inputs import load_inputs_file
-    from toolkit.parity.judgement import judgement_feeds, output_tasks
+    from toolkit.model.tasks import output_tasks
+    from toolkit.parity.judgement import judgement_feeds
 
     variant = explain_variant(target, quantization, runtime)
     loaded = load(model, custom_objects, unsafe, input_range)

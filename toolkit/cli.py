@@ -182,7 +182,8 @@ def _explain_failures(args: argparse.Namespace, rows: list) -> None:
 
 def _run_explain(args: argparse.Namespace, target: str, quantization: str, runtime: str | None) -> object:
     from toolkit import api
-    from toolkit.parity.judgement import VerdictSettings, parse_tasks
+    from toolkit.model.tasks import parse_tasks
+    from toolkit.parity.judgement import VerdictSettings
 
     return api.explain(
         args.model, target, quantization, runtime, args.out, inputs=args.inputs, custom_objects=args.custom_objects,

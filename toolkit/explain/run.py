@@ -24,7 +24,8 @@ from toolkit.explain.probes import ArtifactTensor, Probe, open_probe
 from toolkit.export.run import ExportResult
 from toolkit.model.calling import predict
 from toolkit.model.loading import LoadedModel
-from toolkit.parity.judgement import VerdictSettings, in_chunks, output_tasks
+from toolkit.model.tasks import output_tasks
+from toolkit.parity.judgement import VerdictSettings, in_chunks
 from toolkit.parity.tolerances import QuantizedBudget, Tolerance, budget_for, tolerance_for
 from toolkit.runtimes.variants import RuntimeVariant
 
