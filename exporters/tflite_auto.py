@@ -1,7 +1,7 @@
 """`auto` TFLite: the smallest quantized model that keeps the float model's answers, chosen by measurement.
 
 Candidates are tried smallest first (int8 ~0.25-0.3x the float32 size, int8-selective about the
-same, dynamic ~0.25-0.3x, fp16 ~0.5x) and judged on held-out samples (exporters/tflite_measure.py);
+same, dynamic ~0.25-0.3x, fp16 ~0.5x) and judged on calibration samples (exporters/tflite_measure.py: the last quarter never calibrated on);
 the smallest that meets the budget is written. When none does, the float32 model is written: it is
 the only one known to keep the answers, and the manifest says so.
 """
@@ -18,7 +18,7 @@ from exporters.tflite_measure import (
     Samples,
     TFLiteSteps,
     budget_from,
-    calibration_and_held_out,
+    calibration_and_judging,
     measure,
     run_tflite,
 )
@@ -46,9 +46,9 @@ class Candidate:
 def export_auto(loaded: LoadedModel, staging: Path, options: dict, steps: TFLiteSteps) -> ExportDetails:
     """The exporter of `tflite-auto`: measure the candidates, write the smallest that meets the budget."""
     budget = budget_from(options, loaded)
-    samples = calibration_and_held_out(loaded, options)
+    samples = calibration_and_judging(loaded, options)
     float_model = steps.converted(loaded, staging, "none", options)
-    reference = run_tflite(float_model, samples.held_out)
+    reference = run_tflite(float_model, samples.judging)
     tried: list[Candidate] = []
     for quantization in CANDIDATES:
         candidate = _candidate(quantization, loaded, staging, options, steps, float_model, samples, reference, budget)
@@ -59,13 +59,13 @@ def export_auto(loaded: LoadedModel, staging: Path, options: dict, steps: TFLite
     flatbuffer = chosen.flatbuffer if chosen else float_model
     (staging / "model.tflite").write_bytes(flatbuffer)
     steps.check(staging / "model.tflite", loaded)
-    why = (f"the smallest candidate whose {chosen.measurement.metric} on held-out samples meets the budget" if chosen
-           else "no quantized candidate meets the budget on held-out samples, so the float32 model is written")
+    why = (f"the smallest candidate whose {chosen.measurement.metric} on the judged samples meets the budget" if chosen
+           else "no quantized candidate meets the budget on the judged samples, so the float32 model is written")
     report = {
         "chosen": chosen.quantization if chosen else "none",
         "why": why,
         "budget": {"min_top1": budget.min_top1, "min_sqnr_db": budget.min_sqnr_db},
-        "held_out": samples.source,
+        "judged_on": samples.source,
         "float_size_bytes": len(float_model),
         "candidates": [c.to_json(len(float_model)) for c in tried],
     }
@@ -78,12 +78,12 @@ def _candidate(quantization: str, loaded: LoadedModel, staging: Path, options: d
     """One candidate made and measured; a candidate that cannot be made is recorded with its reason."""
     try:
         if quantization == "int8-selective":
-            flatbuffer = search_selective(float_model, samples.calibration, samples.held_out, budget).flatbuffer
+            flatbuffer = search_selective(float_model, samples.calibration, samples.judging, budget).flatbuffer
         else:
             flatbuffer = steps.converted(loaded, staging, quantization, options)
     except ToolkitError as error:  # one candidate failing (unsupported op, quantizer limit) is recorded
         return Candidate(quantization, None, None, error=" ".join(str(error).split())[:300])
-    return Candidate(quantization, flatbuffer, measure(reference, run_tflite(flatbuffer, samples.held_out), budget))
+    return Candidate(quantization, flatbuffer, measure(reference, run_tflite(flatbuffer, samples.judging), budget))
 
 
 def _smallest_passing(tried: list[Candidate]) -> Candidate | None:

@@ -10,7 +10,7 @@ recipes) quantizes the float .tflite with a per-op recipe:
    worst SNR of its inputs (the quantizer's per-tensor validation on calibration samples), so error
    that an op merely inherits from upstream does not count against it;
 3. compute the worst k ops in float (the classifier head first), k = 1, 2, 4, ... then a bisection
-   down to the smallest k that meets the budget on held-out samples (exporters/tflite_measure.py);
+   down to the smallest k that meets the budget on the judged samples (exporters/tflite_measure.py);
 4. if even float arithmetic everywhere misses it (near-uniform classifiers, e.g. untrained networks,
    whose answers int8 weights alone flip), measure the same SNR loss in that model, whose only error is
    now its int8 weights, and keep the worst k weights float32 the same way, within MAX_SIZE_RATIO.
@@ -37,7 +37,7 @@ from exporters.tflite_measure import (
     Measurement,
     TFLiteSteps,
     budget_from,
-    calibration_and_held_out,
+    calibration_and_judging,
     measure,
     run_tflite,
 )
@@ -76,12 +76,12 @@ class SelectiveResult:
     def size_ratio(self) -> float:
         return len(self.flatbuffer) / self.float_size
 
-    def report(self, budget: Budget, held_out: str) -> dict:
+    def report(self, budget: Budget, judged_on: str) -> dict:
         return {
             "method": "ai-edge-quantizer static int8; the ops with the worst measured SNR loss computed in float, "
                       "then, if needed, the weights with the worst measured SNR loss kept float32",
             "budget": {"min_top1": budget.min_top1, "min_sqnr_db": budget.min_sqnr_db, "max_size_ratio": MAX_SIZE_RATIO},
-            "held_out": held_out,
+            "judged_on": judged_on,
             "measurement": self.measurement.to_json(),
             "size_ratio": round(self.size_ratio, 4),
             "ops": self.op_count,
@@ -98,9 +98,9 @@ def _op_json(op: OpSensitivity) -> dict:
 def export_int8_selective(loaded: LoadedModel, staging: Path, options: dict, steps: TFLiteSteps) -> ExportDetails:
     """The exporter of `tflite-int8-selective`: search, write, and record what was kept in float."""
     budget = budget_from(options, loaded)
-    samples = calibration_and_held_out(loaded, options)
+    samples = calibration_and_judging(loaded, options)
     float_model = steps.converted(loaded, staging, "none", options)
-    result = search_selective(float_model, samples.calibration, samples.held_out, budget)
+    result = search_selective(float_model, samples.calibration, samples.judging, budget)
     (staging / "model.tflite").write_bytes(result.flatbuffer)
     steps.check(staging / "model.tflite", loaded)
     return ExportDetails(main_file="model.tflite", notes=selective_notes(result),
@@ -113,15 +113,15 @@ def selective_notes(result: SelectiveResult) -> list[str]:
     weights = f"; {len(result.float_weights)} of them keep float32 weights" if result.float_weights else ""
     return [f"{len(result.float_ops)} of {result.op_count} ops compute in float32 with int8 weights{weights}, the "
             f"others in int8 (weights and activations), chosen by measured SNR loss; {m.metric} {m.value:.4g} on "
-            f"held-out samples {verdict} the budget; {result.size_ratio:.3f}x the float32 size"]
+            f"the judged samples {verdict} the budget; {result.size_ratio:.3f}x the float32 size"]
 
 
-def search_selective(float_model: bytes, calibration: list[Feed], held_out: list[Feed], budget: Budget) -> SelectiveResult:
-    """Fewest float ops (worst first) meeting `budget` on `held_out`; if even all-float arithmetic misses it,
+def search_selective(float_model: bytes, calibration: list[Feed], judging: list[Feed], budget: Budget) -> SelectiveResult:
+    """Fewest float ops (worst first) meeting `budget` on `judging`; if even all-float arithmetic misses it,
     fewest float32 weights (worst first) on top, within MAX_SIZE_RATIO."""
     quantizer = _Quantizer(float_model, calibration)
     sensitivity_samples = calibration[:SENSITIVITY_SAMPLES]
-    reference = run_tflite(float_model, held_out)
+    reference = run_tflite(float_model, judging)
     tried: dict[tuple[str, int], tuple[bytes, Measurement, list, list]] = {}
 
     def attempt(stage: str, k: int, float_ops: list, float_weights: list) -> bool | None:
@@ -131,7 +131,7 @@ def search_selective(float_model: bytes, calibration: list[Feed], held_out: list
             if float_weights and len(flatbuffer) > MAX_SIZE_RATIO * len(float_model):
                 measurement = Measurement("size_ratio", len(flatbuffer) / len(float_model), False)  # never measured
             else:
-                measurement = measure(reference, run_tflite(flatbuffer, held_out), budget)
+                measurement = measure(reference, run_tflite(flatbuffer, judging), budget)
             tried[(stage, k)] = (flatbuffer, measurement, float_ops, float_weights)
         measurement = tried[(stage, k)][1]
         return None if measurement.metric == "size_ratio" else measurement.passed
