@@ -27,13 +27,14 @@ unavailable() {
 }
 is_root() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
 log() { echo "arm64 setup: $*" >&2; }
+why() { grep -m1 -E "^E:|ERROR" "$1" || tail -1 "$1" | grep . || echo "no output"; }  # a failed step's one line
 
 if ! command -v qemu-aarch64-static >/dev/null; then
     is_root || unavailable "qemu-aarch64-static is missing and apt needs root: \`apt-get install qemu-user-static\` as root"
     log "apt-get install qemu-user-static"
     apt-get install -y -q --no-install-recommends qemu-user-static >"$WORK/apt.log" 2>&1 \
         || { apt-get update -q >>"$WORK/apt.log" 2>&1 && apt-get install -y -q --no-install-recommends qemu-user-static >>"$WORK/apt.log" 2>&1; } \
-        || unavailable "apt-get install qemu-user-static failed: $(tail -1 "$WORK/apt.log")"
+        || unavailable "apt-get install qemu-user-static failed: $(why "$WORK/apt.log")"
 fi
 # Debian's arm64 packages are only downloaded and unpacked here, never installed on the host.
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
@@ -43,23 +44,23 @@ fi
 if ! apt-cache show python3.11-minimal:arm64 >/dev/null 2>&1; then
     is_root || unavailable "the arm64 package lists are missing: \`apt-get update\` as root"
     log "apt-get update (arm64 package lists)"
-    apt-get update -q >"$WORK/apt.log" 2>&1 || unavailable "apt-get update failed: $(tail -1 "$WORK/apt.log")"
+    apt-get update -q >"$WORK/apt.log" 2>&1 || unavailable "apt-get update failed: $(why "$WORK/apt.log")"
 fi
 
 log "downloading arm64 CPython 3.11 and the aarch64 wheels"
 mkdir -p "$WORK/debs" "$WORK/wheels" "$WORK/sysroot"
 # shellcheck disable=SC2086
 (cd "$WORK/debs" && apt-get download -q $(printf '%s:arm64 ' $DEBS) >"$WORK/apt.log" 2>&1) \
-    || unavailable "apt-get download of the arm64 packages failed: $(tail -1 "$WORK/apt.log")"
+    || unavailable "apt-get download of the arm64 packages failed: $(why "$WORK/apt.log")"
 for deb in "$WORK"/debs/*.deb; do dpkg-deb -x "$deb" "$WORK/sysroot" || unavailable "dpkg-deb -x $deb failed"; done
 # shellcheck disable=SC2086
 "$PIP" download --quiet --disable-pip-version-check --no-deps $PLATFORMS --python-version 3.11 --implementation cp \
     --only-binary=:all: -d "$WORK/wheels" -r "$HERE/requirements.lock" >"$WORK/pip.log" 2>&1 \
-    || unavailable "pip download of the aarch64 wheels failed: $(grep -m1 ERROR "$WORK/pip.log")"
+    || unavailable "pip download of the aarch64 wheels failed: $(why "$WORK/pip.log")"
 # shellcheck disable=SC2086
 "$PIP" install --quiet --disable-pip-version-check --no-deps --no-index $PLATFORMS --python-version 3.11 \
     --implementation cp --only-binary=:all: --target "$WORK/sysroot/usr/lib/python3/dist-packages" "$WORK"/wheels/*.whl \
-    >"$WORK/pip.log" 2>&1 || unavailable "pip install --target of the aarch64 wheels failed: $(grep -m1 ERROR "$WORK/pip.log")"
+    >"$WORK/pip.log" 2>&1 || unavailable "pip install --target of the aarch64 wheels failed: $(why "$WORK/pip.log")"
 
 # qemu-user opens an absolute path under its -L prefix when the file exists there, so these files replace the
 # host's for the emulated process. Without them, LiteRT's CPU detection (cpuinfo) parses the x86 /proc/cpuinfo
@@ -77,7 +78,7 @@ mv "$WORK/sysroot" "$DEST/sysroot"
 log "checking the emulated interpreter"
 versions=$(qemu-aarch64-static -cpu cortex-a76 -L "$DEST/sysroot" "$DEST/sysroot/usr/bin/python3.11" -c \
     "import platform, numpy, ai_edge_litert.interpreter as i, importlib.metadata as m; print('python', platform.python_version(), platform.machine()); print('numpy', numpy.__version__); print('ai-edge-litert', m.version('ai-edge-litert'))" 2>"$WORK/check.log") \
-    || { rm -rf "$DEST/sysroot"; unavailable "the emulated Python does not start: $(tail -1 "$WORK/check.log")"; }
+    || { rm -rf "$DEST/sysroot"; unavailable "the emulated Python does not start: $(why "$WORK/check.log")"; }
 { echo "$versions"; qemu-aarch64-static --version | head -1; dpkg-deb -W --showformat='${Package}:arm64 ${Version}\n' "$WORK"/debs/*.deb; } > "$DEST/VERSIONS"
 touch "$DEST/.installed"
 log "ready: $(echo "$versions" | paste -sd' ')"
