@@ -95,7 +95,10 @@ COMMANDS = {"describe": describe, "load": load, "infer": infer, "close": close}
 
 def answer(line: str) -> dict:
     """One request line -> its response (errors included); never raises for a bad request."""
-    request = json.loads(line)
+    try:
+        request = json.loads(line)
+    except json.JSONDecodeError as error:  # the host then sees no matching seq and restarts this worker
+        return {"seq": None, "error": f"a request that is not JSON: {error}", "kind": "protocol"}
     seq = request.get("seq")
     command = COMMANDS.get(request.get("cmd"))
     if command is None:
