@@ -10,10 +10,12 @@ STAMP := $(VENV)/.installed
 # README's commands then use the same trained models.
 NODE_PROJECTS := $(patsubst %/package.json,%,$(wildcard toolkit/runtimes/node/package.json web_demo/package.json))
 NODE_STAMPS := $(addsuffix /node_modules/.installed,$(NODE_PROJECTS))
+# The litert-arm64 runtime's aarch64 Python under qemu-user (toolkit/runtimes/arm64/setup.sh; apt needs root).
+ARM64_STAMP := .arm64/.installed
 
 .PHONY: run zoo test test-zoo lint setup clean
 
-setup: $(STAMP) $(NODE_STAMPS)
+setup: $(STAMP) $(NODE_STAMPS) $(ARM64_STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +27,10 @@ $(STAMP): requirements.lock pyproject.toml
 %/node_modules/.installed: %/package.json %/package-lock.json
 	cd $* && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Never fails: where it cannot be built, .arm64/UNAVAILABLE says why and the runtime reports itself unavailable.
+$(ARM64_STAMP): toolkit/runtimes/arm64/setup.sh toolkit/runtimes/arm64/requirements.lock | $(STAMP)
+	bash toolkit/runtimes/arm64/setup.sh .arm64 $(BIN)/pip
 
 run: setup
 	$(BIN)/toolkit run --out artifacts --reports reports

@@ -53,6 +53,8 @@ class RuntimeVariant:
 PARITY_VARIANTS = (
     RuntimeVariant("tf_savedmodel", "tf_savedmodel", "saved_model"),
     RuntimeVariant("litert", "litert", "tflite"),
+    # LiteRT's aarch64 kernels under qemu-user: the numbers a phone computes (toolkit/runtimes/litert_arm64.py).
+    RuntimeVariant("litert-arm64", "litert-arm64", "tflite"),
     RuntimeVariant("onnxruntime", "onnxruntime", "onnx"),
     RuntimeVariant("tfjs-node-cpu", "tfjs-node", "tfjs", (("backend", "cpu"),)),
     RuntimeVariant("tfjs-node-wasm", "tfjs-node", "tfjs", (("backend", "wasm"),)),

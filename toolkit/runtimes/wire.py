@@ -1,4 +1,8 @@
-"""Tensors as they come back from runtimes in other processes (Node, Chromium): base64 of little-endian bytes.
+"""Tensors crossing to and from runtimes in other processes (Node, Chromium, emulated ARM): base64 of
+little-endian bytes.
+
+This module imports only numpy and toolkit.errors, so the emulated ARM worker (a bare Python with
+numpy) uses it too: one wire format on both sides.
 
 A runtime that computes garbage may also describe it badly (TF.js once answered a shape of
 [1, NaN]); that is the runtime's failure, reported as an InferenceError, never a Python crash.
@@ -23,3 +27,10 @@ def decode_tensor(tensor: dict, field: str, where: str) -> np.ndarray:
     if values.size != int(np.prod(shape)):
         raise InferenceError(f"{where}: the runtime returned {values.size} values for an output of shape {shape}")
     return values.astype(dtype.newbyteorder("=")).reshape(shape)
+
+
+def encode_array(array: np.ndarray, field: str = "data") -> dict:
+    """numpy (numeric or bool) -> {dtype, shape, <field>: base64 of little-endian bytes}; `decode_tensor`'s inverse."""
+    array = np.asarray(array)
+    data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+    return {"dtype": array.dtype.name, "shape": list(array.shape), field: base64.b64encode(data.tobytes()).decode("ascii")}
