@@ -65,7 +65,8 @@ def _in_browser(variant: RuntimeVariant) -> bool:
 def setting_variants(setting: str) -> list[RuntimeVariant]:
     """Every variant of `setting`, registered or not (unregistered ones become error rows if asked for)."""
     if setting in ("cpu", "browser"):
-        chosen = [v for v in PARITY_VARIANTS if _in_browser(v) == (setting == "browser")]
+        # litert-arm64 is a phone's kernels under emulation: it belongs to mobile-like, not to a server.
+        chosen = [v for v in PARITY_VARIANTS if _in_browser(v) == (setting == "browser") and v.runtime != "litert-arm64"]
         return [v.in_setting(setting, v.threads) for v in map(_all_cores, chosen)]
     if setting == "mobile-like":
         litert = [
@@ -74,7 +75,10 @@ def setting_variants(setting: str) -> list[RuntimeVariant]:
         ]
         wasm = parity_variant("tfjs-node-wasm")
         browser = RuntimeVariant("tfjs-browser", "tfjs-browser", "tfjs", (("cpu_throttling", MOBILE_THROTTLING),), "mobile-like")
-        return [*litert, wasm.in_setting("mobile-like", 1, options=(*wasm.options, ("threads", 1))), browser]
+        # A phone's aarch64 kernels, emulated: rows without a latency (toolkit/runtimes/litert_arm64.py says why).
+        arm = RuntimeVariant("litert-arm64", "litert-arm64", "tflite", (("threads", 1), ("xnnpack", True)), "mobile-like", 1,
+                             MOBILE_TFLITE)
+        return [*litert, arm, wasm.in_setting("mobile-like", 1, options=(*wasm.options, ("threads", 1))), browser]
     if setting == "gpu":
         return [
             RuntimeVariant("onnxruntime", "onnxruntime", "onnx", (("provider", "cuda"),), "gpu", gpu="onnxruntime"),
