@@ -19,6 +19,20 @@ def test_list_json_has_every_reference_model(capsys):
     assert {row["api"] for row in rows} == {"sequential", "functional", "subclassed"}
 
 
+def test_list_describes_untrained_models_without_training_them(tmp_path, monkeypatch, capsys):
+    """Listing on a fresh machine must not train the zoo (minutes per model): an untrained model is described
+    from its architecture, with the same specs and parameter count as once trained."""
+    assert main(["list", "--json", "--tier", "small"]) == 0
+    cached = json.loads(capsys.readouterr().out)
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path))  # an empty cache: nothing trained
+    assert main(["list", "--json", "--tier", "small"]) == 0
+    fresh = json.loads(capsys.readouterr().out)
+    assert all(row["trained"] for row in cached) and not any(row["trained"] for row in fresh)
+    assert not list(tmp_path.rglob("*.keras")), "listing trained a model"
+    drop = lambda rows: [{k: v for k, v in row.items() if k != "trained"} for row in rows]  # noqa: E731
+    assert drop(fresh) == drop(cached)
+
+
 def test_list_table(capsys):
     assert main(["list", "--tier", "small"]) == 0
     out = capsys.readouterr().out

@@ -63,8 +63,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     from toolkit import api, console
 
     with console.stderr.status("loading the reference models...") as status:
-        rows = api.list_models(args.tier, on_training=lambda name, index, count: status.update(
-            f"training reference model {name} ({index}/{count}; once, then cached)..."))
+        rows = api.list_models(args.tier, on_loading=lambda name, index, count: status.update(
+            f"loading reference model {name} ({index}/{count})..."))
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

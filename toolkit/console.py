@@ -26,11 +26,11 @@ def _shapes(specs: Sequence[dict]) -> str:
 
 def print_model_table(rows: Sequence[dict]) -> None:
     table = Table(title="Reference models")
-    for column in ("name", "tier", "API", "inputs", "outputs", "parameters"):
+    for column in ("name", "tier", "API", "inputs", "outputs", "parameters", "trained"):
         table.add_column(column, justify="right" if column == "parameters" else "left")
     for row in rows:
         table.add_row(row["name"], row["tier"], row["api"], _shapes(row["inputs"]), _shapes(row["outputs"]),
-                      f"{row['parameters']:,}")
+                      f"{row['parameters']:,}", "yes" if row["trained"] else "on first use")
     stdout.print(table)
 
 
