@@ -164,28 +164,48 @@ def write_markdown(models: list[KerasModel], results: list[Measured], path: Path
     path.write_text("\n".join(lines) + "\n")
 
 
-# 8-bit weights: full-integer (int8, int8-selective: the most sensitive ops in float), 16-bit activations
-# (int16x8), or activations quantized to int8 at run time by the runtime's hybrid kernels (dynamic).
-EIGHT_BIT = ("int8", "int16x8", "int8-selective", "dynamic")
+# Full-integer int8 (every activation int8, or the most sensitive ops in float: int8-selective), what integer-only
+# accelerators need; and every 8-bit-weight mode, adding int16 activations (int16x8) and activations quantized to
+# int8 at run time by the runtime's hybrid kernels (dynamic), which CPUs and GPUs run.
+FULL_INTEGER = ("int8", "int8-selective")
+EIGHT_BIT = (*FULL_INTEGER, "int16x8", "dynamic")
 GOAL_SIZE, GOAL_TOP1 = 0.3, 0.99
+# Why a small model's 8-bit file cannot reach 0.3x, measured on the ViT's int8 .tflite (0.36 MB float32).
+SMALL_MODEL_NOTE = (
+    "A model under 1 MB cannot reach 0.3x: a quantized .tflite carries per-channel scales and zero points (int64), "
+    "tensor names and the graph whatever its weights (about 54 KB in the ViT's int8 file: 21 KB of quantization "
+    "parameters, 8 KB of names, the rest graph), 15% of its 0.36 MB float32 size; its weight buffers alone are "
+    "0.25x (81,945 of 324,624 bytes).")
 
 
 def goal_lines(models: list[KerasModel], results: list[Measured]) -> list[str]:
     """Issue 13's three goals, per model, read off the rows above."""
-    lines = ["## Goals", "", f"| model | 8-bit artifact <= {GOAL_SIZE}x with agreement >= {GOAL_TOP1} | fp16 >= "
-             f"{GOAL_TOP1} and PASS | verdict consistent |", "|---|---|---|---|"]
+    lines = ["## Goals", "", f"| model | full-integer int8 <= {GOAL_SIZE}x with agreement >= {GOAL_TOP1} | any 8-bit "
+             f"mode <= {GOAL_SIZE}x with agreement >= {GOAL_TOP1} | fp16 >= {GOAL_TOP1} and PASS | verdict consistent |",
+             "|---|---|---|---|---|"]
     for m in models:
         rows = [r for r in results if r.model == m.model]
-        small = [r for r in rows if r.quantization in EIGHT_BIT and r.size_ratio is not None
-                 and r.size_ratio <= GOAL_SIZE and (r.agreement or 0) >= GOAL_TOP1]
-        best = min(small, key=lambda r: r.size_ratio, default=None)
         fp16 = [r for r in rows if r.quantization == "fp16"]
         fp16_ok = bool(fp16) and all((r.agreement or 0) >= GOAL_TOP1 and r.verdict == "PASS" for r in fp16)
         consistent = [r.consistent for r in rows if r.consistent is not None]
-        lines.append(f"| {m.model} | " + (f"met: {best.target}-{best.quantization} {best.size_ratio:.3f}x, "
-                                          f"{best.agreement:.3f}" if best else "**not met**")
-                     + f" | {'met' if fp16_ok else '**not met**'} | {sum(consistent)}/{len(consistent)} |")
-    return lines
+        lines.append(f"| {m.model} | {_best(rows, FULL_INTEGER)} | {_best(rows, EIGHT_BIT)} | "
+                     f"{'met' if fp16_ok else '**not met**'} | {sum(consistent)}/{len(consistent)} |")
+    return [*lines, "", SMALL_MODEL_NOTE]
+
+
+def _best(rows: list[Measured], modes: tuple[str, ...]) -> str:
+    """The smallest artifact of `modes` meeting both goals, else the closest miss (best agreement within the size)."""
+    def describe(r: Measured) -> str:
+        return f"{r.target}-{r.quantization} {r.size_ratio:.4f}x, {r.agreement:.3f}"
+
+    candidates = [r for r in rows if r.quantization in modes and r.size_ratio is not None and r.agreement is not None]
+    met = [r for r in candidates if r.size_ratio <= GOAL_SIZE and r.agreement >= GOAL_TOP1]
+    if met:
+        return "met: " + describe(min(met, key=lambda r: r.size_ratio))
+    if not candidates:
+        return "**not met** (no artifact)"
+    closest = max(candidates, key=lambda r: (r.size_ratio <= GOAL_SIZE, r.agreement, -r.size_ratio))
+    return "**not met**: closest " + describe(closest)
 
 
 def main(argv: list[str] | None = None) -> int:
