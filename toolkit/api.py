@@ -41,41 +41,18 @@ def _ready() -> None:
 
 def list_models(tier: str | None = None, on_loading: Callable[[str, int, int], None] | None = None) -> list[dict]:
     """One row per reference model of `tier` ("small", "zoo"; None: all): name, tier, API, summary, input
-    and output specs, parameter count, and whether it is trained and cached yet.
-
-    A model not trained yet is described from its freshly built architecture (training changes no shape
-    or parameter count), so listing never trains: the zoo's training takes minutes per model on 2 cores,
-    and happens on first export or parity instead. `on_loading(name, index, count)` reports progress.
-    """
+    and output specs, parameter count, trained or not (toolkit/model/catalogue.py: listing never trains).
+    `on_loading(name, index, count)` reports progress."""
     _ready()
     import_tf()
-    from models import REFERENCE_MODELS
-    from models.store import is_trained
-    from toolkit.model.calling import describe_model
+    from toolkit.model.catalogue import reference_row
 
-    rows = []
     names = _tier_names(tier)
+    rows = []
     for index, name in enumerate(names, start=1):
-        entry = REFERENCE_MODELS[name]
         if on_loading:
             on_loading(name, index, len(names))
-        trained = is_trained(name)
-        if trained:
-            loaded = load(name)
-            model, signature = loaded.model, loaded.signature
-        else:
-            model = entry.build()
-            signature = describe_model(model, entry.input_specs)
-        rows.append({
-            "name": name,
-            "tier": entry.tier,
-            "api": entry.api,
-            "summary": entry.summary,
-            "inputs": [s.to_json() for s in signature.inputs],
-            "outputs": [s.to_json() for s in signature.outputs],
-            "parameters": int(model.count_params()),
-            "trained": trained,
-        })
+        rows.append(reference_row(name))
     return rows
 
 
