@@ -616,8 +616,14 @@ def test_cpu_throttling_slows_the_page(exports, chromium):
     with factory(export.path) as plain, factory(export.path, cpu_throttling=4.0) as throttled:
         _assert_matches(throttled.infer(feeds), expected)
         assert len(throttled.measure_runs(feeds, warmup=1, runs=3)) == 3
-        # Chrome's throttling is coarse (it pauses the page's thread), so only ask for a clear slowdown.
-        assert throttled._page.evaluate(busy) > 1.3 * plain._page.evaluate(busy)
+        # Chrome's throttling is coarse (it pauses the page's thread), so only ask for a clear slowdown; the
+        # fastest of 3 alternating runs per page, since a loaded machine slows any single run (measured: a
+        # plain page's one run took 75 ms against the throttled page's 72 under the whole suite's load).
+        plain_ms, throttled_ms = [], []
+        for _ in range(3):
+            plain_ms.append(plain._page.evaluate(busy))
+            throttled_ms.append(throttled._page.evaluate(busy))
+        assert min(throttled_ms) > 1.3 * min(plain_ms), (plain_ms, throttled_ms)
 
 
 @pytest.mark.browser
