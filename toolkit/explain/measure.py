@@ -13,6 +13,7 @@ int8-selective search ranks ops by too).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -109,24 +110,34 @@ def add_growth(results: list[LayerResult], layers: dict[str, KerasLayer]) -> Non
     inputs, or only layers the artifact fused away) gets none: its SQNR is its loss, shown beside it, and an
     exact input would make every first layer look like the worst."""
     by_name = {r.layer: r for r in results}
-
-    def compared_inputs(name: str, seen: set[str]) -> list[float]:
-        found = []
-        for source in layers[name].inbound if name in layers else ():
-            if source in seen:
-                continue
-            seen.add(source)
-            result = by_name.get(source)
-            if result is not None and result.judged:
-                found.append(result.sqnr_db)
-            else:  # fused away in the artifact, or its tensor is not its output: look through it to what it reads
-                found += compared_inputs(source, seen)
-        return found
-
+    inbound = {name: layer.inbound for name, layer in layers.items()}
     for result in results:
-        inputs = compared_inputs(result.layer, set()) if result.judged else []
+        # Looking through inputs fused away in the artifact, or whose tensor is not their output.
+        inputs = _nearest(result.layer, inbound, by_name, lambda r: r.judged) if result.judged else []
         if inputs:
-            result.growth_db = snr_loss_db(result.sqnr_db, inputs)
+            result.growth_db = snr_loss_db(result.sqnr_db, [r.sqnr_db for r in inputs])
+
+
+def _nearest(start: str, neighbours: dict[str, Sequence[str]], by_name: dict[str, LayerResult],
+             wanted: Callable[[LayerResult], bool]) -> list[LayerResult]:
+    """The closest layers from `start` along `neighbours` (inputs or readers) that are `wanted`, walking through
+    the others (depth first, each layer once)."""
+    found: list[LayerResult] = []
+    seen: set[str] = set()
+
+    def walk(name: str) -> None:
+        for neighbour in neighbours.get(name, ()):
+            if neighbour in seen:
+                continue
+            seen.add(neighbour)
+            result = by_name.get(neighbour)
+            if result is not None and wanted(result):
+                found.append(result)
+            else:
+                walk(neighbour)
+
+    walk(start)
+    return found
 
 
 def mark_misattributed(results: list[LayerResult], layers: dict[str, KerasLayer]) -> None:
@@ -140,19 +151,10 @@ def mark_misattributed(results: list[LayerResult], layers: dict[str, KerasLayer]
         for source in layer.inbound:
             readers.setdefault(source, []).append(layer.name)
 
-    def compared_readers(name: str, seen: set[str]) -> list[LayerResult]:
-        found = []
-        for reader in readers.get(name, []):
-            if reader not in seen:
-                seen.add(reader)
-                result = by_name.get(reader)
-                found += [result] if result is not None and result.compared else compared_readers(reader, seen)
-        return found
-
     for result in results:
         if result.within_budget is not False or result.sqnr_db is None:
             continue
-        downstream = compared_readers(result.layer, set())
+        downstream = _nearest(result.layer, readers, by_name, lambda r: r.compared)
         if downstream and all((r.sqnr_db or 0.0) >= result.sqnr_db + MISMATCH_GAIN_DB for r in downstream):
             result.within_budget = None
             result.note = (f"tensor '{result.tensor}' is not this layer's output (its error of {result.sqnr_db:.1f} dB "
