@@ -27,7 +27,8 @@ LAYERS = (
     ("explain", ("toolkit.explain",)),  # reads runtimes' intermediate tensors, judges them with parity's rules
     ("bench", ("toolkit.bench",)),
     ("demo", ("toolkit.demo",)),
-    ("api", ("toolkit.api", "toolkit.plugins", "toolkit.worker")),  # worker: the export child's entry point
+    ("scale", ("toolkit.scale",)),  # many models' units in worker processes or on Ray
+    ("api", ("toolkit.api", "toolkit.plugins", "toolkit.worker", "toolkit.scale.worker")),  # workers: entry points
     ("cli", ("toolkit.cli", "toolkit.cli_parser", "toolkit.console")),
 )
 

@@ -79,14 +79,33 @@ def _export_options(args: argparse.Namespace) -> dict:
     return {name: value for name, value in options.items() if value is not None}
 
 
+def _models(args: argparse.Namespace) -> list[str] | None:
+    """--model a,b or --models DIR as a list (None: neither given, where a command has a default)."""
+    from toolkit import api
+
+    return api.models_in(args.models) if args.models is not None else items(args.model)
+
+
+def _scale(args: argparse.Namespace, models: list[str] | None) -> object:
+    """--jobs and --ray as an api.Scale; `auto` never spreads a single model (see `--jobs` in --help)."""
+    from toolkit import api
+
+    if args.jobs == "auto":
+        jobs = api.auto_jobs() if models is None or len(models) > 1 else 1
+    else:
+        jobs = args.jobs
+    return api.Scale(jobs=jobs, ray=args.ray)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from toolkit import api, console
 
+    models = _models(args)
     with console.progress("exporting", Interrupts.check) as line:
-        results = api.export(
-            args.model, items(args.target), items(args.quantize), args.out, custom_objects=args.custom_objects,
-            unsafe=args.unsafe, force=args.force, input_range=args.input_range, options=_export_options(args),
-            on_start=line.on_start,
+        results = api.export_models(
+            models, items(args.target), items(args.quantize), args.out, scale=_scale(args, models),
+            custom_objects=args.custom_objects, unsafe=args.unsafe, force=args.force, input_range=args.input_range,
+            options=_export_options(args), on_start=line.on_start,
         )
     console.print_export_results(results)
     return EXIT_EXPORT_FAILED if any(r.error for r in results) else EXIT_OK
@@ -121,9 +140,10 @@ def cmd_parity(args: argparse.Namespace) -> int:
             if args.json:
                 report.write_json(done, args.json)
 
-        rows = api.check_parity(
-            args.model, items(args.target), items(args.quantize), items(args.runtime), args.out, inputs=args.inputs,
-            custom_objects=args.custom_objects, unsafe=args.unsafe, force=args.force, input_range=args.input_range,
+        models = _models(args)
+        rows = api.check_parity_models(
+            models, items(args.target), items(args.quantize), items(args.runtime), args.out, inputs=args.inputs,
+            scale=_scale(args, models), custom_objects=args.custom_objects, unsafe=args.unsafe, force=args.force, input_range=args.input_range,
             options=_export_options(args), on_start=line.on_start, on_row=on_row, verdict=verdict,
             on_total=line.on_total,
         )
@@ -151,7 +171,7 @@ def explain_hint(args: argparse.Namespace, row: object) -> str | None:
 
     if not _explainable(row):
         return None
-    words = ["--model", str(args.model), "--target", row.target]
+    words = ["--model", _model_spec(args, row.model), "--target", row.target]
     words += ["--quantize", row.quantization] if row.quantization != "none" else []
     words += ["--runtime", row.runtime]
     flags = ("inputs", "calibration", "custom_objects", "out", "task", "min_top1", "min_sqnr")
@@ -165,6 +185,13 @@ def explain_hint(args: argparse.Namespace, row: object) -> str | None:
     return "toolkit explain " + " ".join(shlex.quote(word) for word in words)
 
 
+def _model_spec(args: argparse.Namespace, name: str) -> str:
+    """What to pass as --model for the model a row is about (a row knows its model by name)."""
+    from toolkit.scale.units import model_name
+
+    return next((spec for spec in _models(args) or [] if model_name(spec) == name), name)
+
+
 def _explain_failures(args: argparse.Namespace, rows: list) -> None:
     """--explain: one explanation per unexpectedly failing artifact x runtime (batches share it)."""
     from toolkit import console
@@ -175,18 +202,19 @@ def _explain_failures(args: argparse.Namespace, rows: list) -> None:
         key = (row.target, row.quantization, row.runtime)
         if _explainable(row) and not row.expected_failure and key not in seen:
             seen.append(key)
-            explanation = _run_explain(args, row.target, row.quantization, row.runtime)
+            explanation = _run_explain(args, row.target, row.quantization, row.runtime, _model_spec(args, row.model))
             explain_report.print_explanation(explanation, console.stdout)
             Interrupts.check()
 
 
-def _run_explain(args: argparse.Namespace, target: str, quantization: str, runtime: str | None) -> object:
+def _run_explain(args: argparse.Namespace, target: str, quantization: str, runtime: str | None,
+                 model: str | None = None) -> object:
     from toolkit import api
     from toolkit.model.tasks import parse_tasks
     from toolkit.parity.judgement import VerdictSettings
 
     return api.explain(
-        args.model, target, quantization, runtime, args.out, inputs=args.inputs, custom_objects=args.custom_objects,
+        model or args.model, target, quantization, runtime, args.out, inputs=args.inputs, custom_objects=args.custom_objects,
         unsafe=args.unsafe, force=args.force, input_range=args.input_range, options=_export_options(args),
         verdict=VerdictSettings(parse_tasks(args.task), args.min_top1, args.min_sqnr))
 
@@ -216,8 +244,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                              + (f", [red]{failed} FAIL[/]" if failed else ""))
 
     with console.progress("exporting", Interrupts.check) as line:
-        result = api.run(args.out, args.reports, models=items(args.model), suite=args.suite, force=args.force,
-                         on_model=on_model, on_start=line.on_start, on_row=line.on_row, on_progress=line.on_step,
+        models = _models(args)
+        result = api.run(args.out, args.reports, models=models, suite=args.suite, force=args.force,
+                         scale=_scale(args, models), on_model=on_model, on_start=line.on_start, on_row=line.on_row, on_progress=line.on_step,
                          on_total=line.on_total)
     report.print_failures(result.checked_rows, console.stdout)
     if result.unavailable_runtimes:

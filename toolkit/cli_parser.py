@@ -77,6 +77,34 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     _add_loading_args(parser)
 
 
+def jobs(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of worker processes (1, 2, ...) or auto")
+    return value
+
+
+def _add_models_args(parser: argparse.ArgumentParser, default_help: str | None = None) -> None:
+    """Several models, and how their work is spread (toolkit/scale/, docs/scaling.md)."""
+    which = parser.add_mutually_exclusive_group(required=default_help is None)
+    which.add_argument("--model", help="reference model name (see `toolkit list`) or path to a .keras file; several, "
+                       "comma-separated" + (f" (default: {default_help})" if default_help else ""))
+    which.add_argument("--models", type=Path, metavar="DIR", help="every .keras file in DIR")
+    parser.add_argument("--jobs", type=jobs, default="auto", metavar="N|auto",
+                        help="worker processes for several models' exports and parity checks, one unit per model x "
+                        "target x quantization (default auto: 1 for one model or on fewer than 4 cores, else one per "
+                        "2 cores and 4 GiB of memory); 1 runs everything in this process")
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="run the units as Ray tasks: on a local Ray instance, or on the cluster at ADDRESS "
+                        "(`ray start --head` prints it; --out and the .keras files must be on storage every node "
+                        "sees); needs the `cluster` extra (`make` installs it)")
+
+
 def _add_loading_args(parser: argparse.ArgumentParser) -> None:
     """How a user's .keras file may be loaded: the same two flags on every command that loads one."""
     parser.add_argument("--custom-objects", type=Path, metavar="FILE.py",
@@ -131,8 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="the main job: export every reference model to every target, check parity, "
                               "benchmark; reports in --reports")
-    run.add_argument("--model", default=None, help="comma-separated reference names or .keras paths (default: the "
-                     "reference models of --suite)")
+    _add_models_args(run, "the reference models of --suite")
     run.add_argument("--suite", default="small", help="reference models to run: small (default; `make run`), zoo "
                      "(MobileNetV3, EfficientNet, ResNet50, ConvNeXt, ViT, text models: long) or all")
     _add_out_args(run, "artifact folder")
@@ -154,7 +181,8 @@ def _add_export_parser(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser("export", help="export a model to one or more targets",
                                  description="Writes OUT/<model>/<target>[-<quantization>]/ with the artifact, golden.json "
                                  "and manifest.json. Exit 0, 2 for usage or input errors, 3 if a converter failed.")
-    _add_model_args(export)
+    _add_models_args(export)
+    _add_loading_args(export)
     export.add_argument("--target", default="saved_model", help=TARGET_HELP + " (default saved_model)")
     export.add_argument("--quantize", default=None, help=QUANTIZE_HELP + " (default: none)")
     _add_out_args(export, "output folder")
@@ -174,7 +202,8 @@ def _add_parity_parser(commands: argparse._SubParsersAction) -> None:
         description="Exports what is missing (existing artifacts of this model are used as they are), runs every "
         "applicable runtime, prints the matrix. Exit 0 if all pass, 1 if any parity check fails, 2 for usage or "
         "input errors.")
-    _add_model_args(parity)
+    _add_models_args(parity)
+    _add_loading_args(parity)
     _add_selection_args(parity)
     parity.add_argument("--inputs", type=Path, metavar="FILE.npz|DIR",
                         help="inputs to compare on: an .npz (keys = input names), or a folder of images for a model "

@@ -41,15 +41,13 @@ def _exit_when_parent_dies() -> None:
 
 
 def _load(job: dict) -> object:
-    from toolkit.model.loading import resolve_model
-    from toolkit.model.samples import with_input_range
+    from toolkit.model.samples import resolve_with_range
     from toolkit.plugins import load_plugins
     from toolkit.tf_env import import_tf
 
     import_tf()
     load_plugins()
-    loaded = resolve_model(job["model"], job["custom_objects"], job["unsafe"])
-    return with_input_range(loaded, *job["input_range"]) if job.get("input_range") else loaded
+    return resolve_with_range(job["model"], job["custom_objects"], job["unsafe"], job.get("input_range"))
 
 
 def run(job: dict) -> dict:

@@ -53,8 +53,8 @@ def describe_in_child(spec: str, custom_objects: Path | None, unsafe: bool,
            "unsafe": unsafe, "input_range": input_range}
     payload, code = _run_child(job, Path(tempfile.gettempdir()), "describe")
     if payload is None:
-        raise ExportError(f"loading {spec} {_describe_exit(code)} before it could describe the model")
-    described = _unwrap(payload)["described"]
+        raise ExportError(f"loading {spec} {describe_exit(code)} before it could describe the model")
+    described = unwrap(payload)["described"]
     return LoadedModel(described["name"], Path(described["path"]), None,
                        ModelSignature.from_json(described["signature"]), described["sha256"], None,
                        Path(custom_objects).resolve() if custom_objects else None, unsafe, input_range)
@@ -68,12 +68,12 @@ def export_in_child(loaded: LoadedModel, target: str, quantization: str, folder:
     started = time.perf_counter()
     payload, code = _run_child(job, Path(folder).parent, target)
     if payload is None:
-        return {"error": f"{target} export failed: the exporter process {_describe_exit(code)} without a result",
+        return {"error": f"{target} export failed: the exporter process {describe_exit(code)} without a result",
                 "seconds": time.perf_counter() - started}
-    return {**_unwrap(payload)["result"], "path": Path(folder)}
+    return {**unwrap(payload)["result"], "path": Path(folder)}
 
 
-def _unwrap(payload: dict) -> dict:
+def unwrap(payload: dict) -> dict:
     """The child's answer, or the error it met raised here as the same ToolkitError class."""
     if "error" not in payload:
         return payload
@@ -98,7 +98,7 @@ def _run_child(job: dict, scratch_parent: Path, label: str) -> tuple[dict | None
         try:
             code = process.wait()
         except BaseException:  # Ctrl+C or anything else: never orphan the child
-            _stop_child(process)
+            stop_child(process)
             raise
         finally:
             process.stdin.close()
@@ -107,7 +107,7 @@ def _run_child(job: dict, scratch_parent: Path, label: str) -> tuple[dict | None
         return (json.loads(result_file.read_text()) if result_file.exists() else None), code
 
 
-def _stop_child(process: subprocess.Popen) -> None:
+def stop_child(process: subprocess.Popen) -> None:
     """Let the child clean up: a terminal's Ctrl+C reached it already, `kill -INT <parent>` did not."""
     try:
         process.wait(timeout=1)
@@ -121,7 +121,7 @@ def _stop_child(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def _describe_exit(code: int) -> str:
+def describe_exit(code: int) -> str:
     if code < 0:
         name = signal.Signals(-code).name
         hint = " (the kernel's out-of-memory killer sends it when memory runs out)" if -code == signal.SIGKILL else ""

@@ -122,20 +122,28 @@ def export_model(loaded: LoadedModel, pairs: Sequence[tuple[str, str]], out_dir:
     Conflicting folders (see the module docstring) raise OutputLocationError before anything is
     written, unless `force` (re-export everything) or `replace_conflicts` (the test suite's cache).
     """
-    given = requested_options(exporters(), pairs, options or {}, loaded.signature)
-    check_writable(out_dir)
-    folders = {pair: artifact_dir(out_dir, loaded.name, *pair) for pair in pairs}
-    states = {pair: artifact_state(folder, loaded, exporters()[pair[0]], pair[1], given) for pair, folder in folders.items()}
-    conflicts = {pair: state.reason for pair, state in states.items() if state.action == "conflict"}
-    if conflicts and not (force or replace_conflicts):
-        raise OutputLocationError(f"{_conflict_text(Path(out_dir) / loaded.name, conflicts)}; pass --force to overwrite, "
-                                  "or choose another --out")
+    given, folders = check_exports(loaded, pairs, out_dir, force=force or replace_conflicts, options=options)
     results = []
     for (target, quantization), folder in folders.items():
         if on_start:
             on_start(target, quantization)
         results.append(_produce(loaded, target, quantization, folder, given, force or replace_conflicts, force))
     return results
+
+
+def check_exports(loaded: LoadedModel, pairs: Sequence[tuple[str, str]], out_dir: Path, *, force: bool = False,
+                  options: dict | None = None) -> tuple[dict, dict[tuple[str, str], Path]]:
+    """(the options asked for, each pair's folder), after checking that every artifact can be written: an
+    unwritable `out_dir`, bad options or (without `force`) a conflicting folder raise before anything is."""
+    given = requested_options(exporters(), pairs, options or {}, loaded.signature)
+    check_writable(out_dir)
+    folders = {pair: artifact_dir(out_dir, loaded.name, *pair) for pair in pairs}
+    states = {pair: artifact_state(folder, loaded, exporters()[pair[0]], pair[1], given) for pair, folder in folders.items()}
+    conflicts = {pair: state.reason for pair, state in states.items() if state.action == "conflict"}
+    if conflicts and not force:
+        raise OutputLocationError(f"{_conflict_text(Path(out_dir) / loaded.name, conflicts)}; pass --force to overwrite, "
+                                  "or choose another --out")
+    return given, folders
 
 
 def _produce(loaded: LoadedModel, target: str, quantization: str, folder: Path, given: dict,

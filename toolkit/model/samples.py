@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 
-from toolkit.model.loading import LoadedModel
+from toolkit.model.loading import LoadedModel, resolve_model
 from toolkit.model.spec import TensorSpec, random_inputs
 
 
@@ -34,3 +35,10 @@ def with_input_range(loaded: LoadedModel, low: float, high: float) -> LoadedMode
     inputs = tuple(declared(spec) for spec in loaded.signature.inputs)
     return dataclasses.replace(loaded, signature=dataclasses.replace(loaded.signature, inputs=inputs),
                                input_range=(float(low), float(high)))
+
+
+def resolve_with_range(spec: str, custom_objects: Path | None = None, unsafe: bool = False,
+                       input_range: tuple[float, float] | None = None) -> LoadedModel:
+    """`--model spec` loaded with the flags it came with (here, in an export child or in a scale-out worker)."""
+    loaded = resolve_model(spec, custom_objects, unsafe)
+    return with_input_range(loaded, *input_range) if input_range else loaded

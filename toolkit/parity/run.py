@@ -203,17 +203,20 @@ def _expected_failure(loaded: LoadedModel, export: ExportResult) -> str | None:
 def check_parity(loaded: LoadedModel, exports: Sequence[ExportResult], variants: Sequence[RuntimeVariant],
                  inputs: dict[str, np.ndarray] | None = None, batches: Sequence[int] = BATCHES,
                  on_row: Callable[[ParityRow], None] | None = None, settings: VerdictSettings | None = None,
-                 calibration: Path | None = None) -> list[ParityRow]:
+                 calibration: Path | None = None, references: ReferenceOutputs | None = None) -> list[ParityRow]:
     """Every export x every applicable runtime variant x batch, against one set of Keras references.
 
     Float32 artifacts are compared element by element on each batch; quantized ones are judged on a
     sample set (toolkit/parity/judgement.py: `inputs`, else `calibration`, else generated samples).
+    `references`: ones computed for an earlier call with the same model, inputs, settings and calibration
+    (a scale-out worker keeps them from one unit of a model to the next).
     """
-    references = ReferenceOutputs(loaded, inputs, settings, calibration)
+    references = references if references is not None else ReferenceOutputs(loaded, inputs, settings, calibration)
     if inputs is not None:
         batches = (len(next(iter(inputs.values()))),)
-        # The user's batch is both the feed and the only reference: key it under every batch.
-        references[(batches[0], batches[0])] = (inputs, predict(loaded.model, loaded.signature, inputs))
+        if (batches[0], batches[0]) not in references:
+            # The user's batch is both the feed and the only reference: key it under every batch.
+            references[(batches[0], batches[0])] = (inputs, predict(loaded.model, loaded.signature, inputs))
     used = f"--inputs file ({batches[0]} samples)" if inputs is not None else describe_samples(loaded)
     rows = []
     for export in exports:
