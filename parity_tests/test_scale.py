@@ -183,22 +183,25 @@ def test_ray_without_a_cluster_at_the_address_is_a_usage_error(user_zoo, tmp_pat
     assert "no Ray cluster answers" in capsys.readouterr().err
 
 
-def test_run_spreads_parity_and_times_serially(user_zoo, tmp_path):
-    """`toolkit run --jobs 2`: the parity half in workers, reported model by model in the given order; the
-    benchmark in this process, with each row's parity verdict."""
-    from toolkit import api
-
-    folder, _ = user_zoo
-    models = [str(folder / "two_inputs.keras"), str(folder / "conv1d_regressor.keras")]  # no custom layer: run has no --custom-objects
-    finished = []
-    result = api.run(tmp_path / "out", tmp_path / "reports", models=models, settings=("cpu",), time_budget_s=0.01,
-                     scale=api.Scale(jobs=2), on_model=lambda name, rows: finished.append((name, len(rows))))
-    assert [name for name, _ in finished] == ["two_inputs", "conv1d_regressor"]
-    assert sum(count for _, count in finished) == len(result.parity_rows)
-    assert not [r for r in result.checked_rows if not r.passed and r.error_kind != "skipped"]
-    saved = json.loads((tmp_path / "reports" / "parity.json").read_text())["results"]
-    assert len(saved) == len(result.checked_rows)
-    assert {r.model for r in result.bench.rows} == {"two_inputs", "conv1d_regressor"}
+def test_run_spreads_parity_and_times_serially(user_zoo, tmp_path, capsys):
+    """`toolkit run --models DIR --jobs 2` on user models with a custom layer: the parity half in workers,
+    reported model by model in the given order; the benchmark in this process, with each row's verdict."""
+    folder, layers = user_zoo
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    for name in ("gated_user", "conv1d_regressor"):
+        (chosen / f"{name}.keras").write_bytes((folder / f"{name}.keras").read_bytes())
+    reports = tmp_path / "reports"
+    code = main(["run", "--models", str(chosen), "--custom-objects", str(layers), "--jobs", "2",
+                 "--out", str(tmp_path / "out"), "--reports", str(reports)])
+    out = capsys.readouterr().out
+    assert code == EXIT_OK, out
+    assert out.index("conv1d_regressor: ") < out.index("gated_user: ")  # per model, in folder order
+    saved = json.loads((reports / "parity.json").read_text())["results"]
+    assert [r["model"] for r in saved] == sorted(r["model"] for r in saved)
+    assert not [r for r in saved if not r["passed"] and r["error_kind"] not in ("skipped", "unavailable")]
+    timed = json.loads((reports / "bench" / "bench.json").read_text())["results"]
+    assert {r["model"] for r in timed} == {"gated_user", "conv1d_regressor"}
 
 
 def test_ray_tasks_declare_memory_by_model_size(tmp_path, monkeypatch):

@@ -246,7 +246,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     with console.progress("exporting", Interrupts.check) as line:
         models = _models(args)
         result = api.run(args.out, args.reports, models=models, suite=args.suite, force=args.force,
-                         scale=_scale(args, models), on_model=on_model, on_start=line.on_start, on_row=line.on_row, on_progress=line.on_step,
+                         scale=_scale(args, models), custom_objects=args.custom_objects, unsafe=args.unsafe,
+                         input_range=args.input_range, on_model=on_model, on_start=line.on_start, on_row=line.on_row, on_progress=line.on_step,
                          on_total=line.on_total)
     report.print_failures(result.checked_rows, console.stdout)
     if result.unavailable_runtimes:

@@ -160,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="the main job: export every reference model to every target, check parity, "
                               "benchmark; reports in --reports")
     _add_models_args(run, "the reference models of --suite")
+    _add_loading_args(run)
     run.add_argument("--suite", default="small", help="reference models to run: small (default; `make run`), zoo "
                      "(MobileNetV3, EfficientNet, ResNet50, ConvNeXt, ViT, text models: long) or all")
     _add_out_args(run, "artifact folder")

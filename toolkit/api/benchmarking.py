@@ -88,13 +88,15 @@ def run(out_dir: Path, reports_dir: Path, *, models: Sequence[ModelRef] | None =
         on_model: Callable[[str, list[ParityRow]], None] | None = None, on_start: OnStart | None = None,
         on_row: Callable[[ParityRow], None] | None = None,
         on_progress: Callable[[str], None] | None = None, on_total: Callable[[int], None] | None = None,
-        scale: Scale = SERIAL) -> RunResult:
+        scale: Scale = SERIAL, custom_objects: Path | None = None, unsafe: bool = False,
+        input_range: InputRange | None = None) -> RunResult:
     """The main job: every reference model of `suite` (small, zoo, all) or `models`, to every target, parity in every runtime,
     benchmark; writes reports_dir/parity.md + parity.json and reports_dir/bench/ (JSON, md, html, plots).
 
     A runtime that cannot start here is listed as unavailable, not failed. `on_total(n)`, first: how many
     `on_row` and `on_progress` calls there will be, for a progress bar over the whole job. `scale` spreads the
     exports and parity checks (toolkit/api/scaling.py); the benchmark always runs here, one row at a time.
+    `custom_objects`, `unsafe`, `input_range`: how the user's .keras files among `models` are loaded, as for `export`.
     """
     _ready()
     from toolkit.bench.report import write_report
@@ -116,16 +118,18 @@ def run(out_dir: Path, reports_dir: Path, *, models: Sequence[ModelRef] | None =
     by_model = _ByModel(model_done, on_row)
     # Serially each model is loaded once, here; spread out, the workers load them and this process loads them
     # for the benchmark only.
-    given = names if scale.parallel else [load(model) for model in names]
-    check_parity_models(given, out_dir=out_dir, force=force, on_start=on_start, on_row=by_model.on_row, scale=scale)
+    loading = {"custom_objects": custom_objects, "unsafe": unsafe, "input_range": input_range}
+    given = names if scale.parallel else [load(model, **loading) for model in names]
+    check_parity_models(given, out_dir=out_dir, force=force, on_start=on_start, on_row=by_model.on_row, scale=scale,
+                        **loading)
     by_model.close()
     # Timing stays serial, in this process: rows timed side by side would measure each other.
-    loaded_models = [load(model) for model in given]
+    loaded_models = [load(model, **loading) for model in given]
     title = f"Parity matrix: reference models ({suite})" if models is None else "Parity matrix"
     write_markdown(result.checked_rows, reports_dir / "parity.md", title=title)
     result.bench = benchmark(loaded_models, settings=settings, batches=RUN_BATCHES, out_dir=out_dir,
                              plan=TimingPlan(time_budget_s=time_budget_s), parity_rows=result.parity_rows,
-                             on_progress=on_progress)
+                             on_progress=on_progress, unsafe=unsafe)
     result.bench.write_json(reports_dir / "bench" / "bench.json")
     result.reports = {"parity": reports_dir / "parity.md", "bench": write_report(result.bench, reports_dir / "bench")}
     return result
