@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import threading
-import traceback
 from pathlib import Path
 
 EXIT_INTERRUPTED = 130
@@ -66,17 +65,17 @@ def main(argv: list[str] | None = None) -> int:
     _exit_when_parent_dies()
     os.dup2(2, 1)  # fd 1 is the parent's user-facing stdout (tables, JSON): anything printed here goes to stderr
     sys.stdout = sys.stderr
-    from toolkit.errors import ToolkitError
+    from toolkit.errors import ToolkitError, one_line
+    from toolkit.export.isolation import error_payload
 
     try:
         payload = run(json.loads(job_path.read_text()))
     except KeyboardInterrupt:  # Ctrl+C reaches the whole process group; the finally blocks cleaned up
         return EXIT_INTERRUPTED
     except ToolkitError as error:  # the model did not load: the parent raises the same class
-        payload = {"error": {"type": type(error).__name__, "message": str(error), "traceback": traceback.format_exc()}}
+        payload = error_payload(error)
     except BaseException as error:  # MemoryError, a bug: reported as the export's failure, not a silent exit code
-        message = f"{type(error).__name__}: {' '.join(str(error).split())[:500]}"
-        payload = {"error": {"type": "ExportError", "message": message, "traceback": traceback.format_exc()}}
+        payload = error_payload(error, as_type="ExportError", message=one_line(error, 500))
     staging = result_path.with_suffix(".tmp")
     staging.write_text(json.dumps(payload))
     os.replace(staging, result_path)  # the parent never reads half a result

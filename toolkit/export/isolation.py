@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 from toolkit import errors
@@ -73,6 +74,18 @@ def export_in_child(loaded: LoadedModel, target: str, quantization: str, folder:
     return {**unwrap(payload)["result"], "path": Path(folder)}
 
 
+def child_pythonpath() -> str:
+    """PYTHONPATH for a child process of ours: the project first, so it imports this checkout's toolkit."""
+    return os.pathsep.join([str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
+def error_payload(error: BaseException, as_type: str | None = None, message: str | None = None) -> dict:
+    """{"error": ...} as a child reports `error` (call it in the except block: the traceback is the one being
+    handled); `unwrap` raises it again as the ToolkitError class named `as_type` (default: the error's own)."""
+    return {"error": {"type": as_type or type(error).__name__, "message": str(error) if message is None else message,
+                      "traceback": traceback.format_exc()}}
+
+
 def unwrap(payload: dict) -> dict:
     """The child's answer, or the error it met raised here as the same ToolkitError class."""
     if "error" not in payload:
@@ -92,7 +105,7 @@ def _run_child(job: dict, scratch_parent: Path, label: str) -> tuple[dict | None
         job_file, result_file = Path(scratch) / "job.json", Path(scratch) / "result.json"
         job_file.write_text(json.dumps(job))
         env = {**os.environ, "TMPDIR": scratch, **CHILD_ENV.get(label, {})}
-        env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+        env["PYTHONPATH"] = child_pythonpath()
         process = subprocess.Popen([sys.executable, "-m", "toolkit.worker", str(job_file), str(result_file)],
                                    stdin=subprocess.PIPE, env=env)  # never written: its EOF tells the child we died
         try:

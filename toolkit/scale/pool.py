@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from toolkit.export.isolation import PROJECT_ROOT, describe_exit, stop_child
+from toolkit.export.isolation import child_pythonpath, describe_exit, stop_child
 from toolkit.scale.units import affinity
 
 OnAnswer = Callable[[dict, dict], None]  # (unit, envelope)
@@ -31,7 +31,7 @@ EXIT_WAIT_S = 30  # a finished worker closing its Node server and Chromium
 
 class _Worker:
     def __init__(self, slot: int):
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+        env = {**os.environ, "PYTHONPATH": child_pythonpath()}
         # The slot is in the command line so `ps` (and the tests) can tell workers apart.
         self.process = subprocess.Popen([sys.executable, "-m", "toolkit.scale.worker", f"--slot={slot}"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)

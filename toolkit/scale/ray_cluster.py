@@ -9,13 +9,12 @@ server and Chromium are started once per Ray worker, as in a local worker.
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from toolkit.errors import UsageError
-from toolkit.export.isolation import ISOLATE_FROM_BYTES, PROJECT_ROOT
+from toolkit.errors import UsageError, one_line
+from toolkit.export.isolation import ISOLATE_FROM_BYTES, child_pythonpath
 from toolkit.files import cache_dir
 
 # A worker with TensorFlow, a model and the runtimes: 1.5 GB measured (docs/export_memory.md); 2 GiB with margin.
@@ -54,6 +53,11 @@ def _ray():
     return ray
 
 
+def _no_cluster(address: str, error: Exception) -> UsageError:
+    return UsageError(f"--ray {address}: no Ray cluster answers there ({error}); start one with `ray start --head` "
+                      "or omit the address for a local instance")
+
+
 def _reachable(address: str) -> None:
     """Fail in seconds where nothing listens at HOST:PORT: ray.init retries an unanswered address for minutes."""
     host, _, port = address.removeprefix("ray://").rpartition(":")
@@ -62,8 +66,7 @@ def _reachable(address: str) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as error:
-        raise UsageError(f"--ray {address}: no Ray cluster answers there ({error}); start one with "
-                         "`ray start --head` or omit the address for a local instance") from None
+        raise _no_cluster(address, error) from None
 
 
 def _connect(ray, address: str | None, jobs: int) -> bool:
@@ -75,12 +78,10 @@ def _connect(ray, address: str | None, jobs: int) -> bool:
         try:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
         except ConnectionError as error:
-            raise UsageError(f"--ray {address}: no Ray cluster answers there ({error}); start one with "
-                             "`ray start --head` or omit the address for a local instance") from None
+            raise _no_cluster(address, error) from None
         return True
-    pythonpath = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
     ray.init(num_cpus=jobs, include_dashboard=False, object_store_memory=LOCAL_OBJECT_STORE, log_to_driver=False,
-             configure_logging=False, runtime_env={"env_vars": {"PYTHONPATH": pythonpath}})
+             configure_logging=False, runtime_env={"env_vars": {"PYTHONPATH": child_pythonpath()}})
     return True
 
 
@@ -124,5 +125,4 @@ def _answer(ray, ref) -> dict:
     try:
         return ray.get(ref)
     except ray.exceptions.RayError as error:  # the task's worker died (OOM, SIGKILL, a lost node)
-        reason = " ".join(str(error).split())[:300]
-        return {"lost": f"worker died: Ray: {type(error).__name__}: {reason}"}
+        return {"lost": f"worker died: Ray: {one_line(error, 300)}"}

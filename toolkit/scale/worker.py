@@ -38,6 +38,7 @@ def perform_unit(unit: dict) -> dict:
     """The envelope of one unit: {"result": ...} or {"error": {"type", "message", "traceback"}}, with "seconds"."""
     global _READY
     from toolkit.errors import ToolkitError
+    from toolkit.export.isolation import error_payload
 
     if not _READY:
         from toolkit.plugins import load_plugins
@@ -52,7 +53,7 @@ def perform_unit(unit: dict) -> dict:
     try:
         return {"result": perform(unit), "seconds": time.perf_counter() - started}
     except ToolkitError as error:  # bad input, an unwritable folder: the run stops with this error, as a serial run would
-        return {"error": {"type": type(error).__name__, "message": str(error), "traceback": traceback.format_exc()}}
+        return error_payload(error)
 
 
 def main() -> int:
@@ -60,14 +61,15 @@ def main() -> int:
     os.dup2(2, 1)  # converters print: keep fd 1 for nothing but the answers
     sys.stdout = sys.stderr
     _exit_when_parent_dies()
+    from toolkit.errors import one_line
+
     try:
         for line in sys.stdin:
             unit = json.loads(line)
             try:
                 envelope = perform_unit(unit)
             except Exception as error:  # a bug or MemoryError: this unit's rows say so, the worker goes on
-                envelope = {"lost": f"worker error: {type(error).__name__}: {' '.join(str(error).split())[:300]}",
-                            "traceback": traceback.format_exc()}
+                envelope = {"lost": f"worker error: {one_line(error, 300)}", "traceback": traceback.format_exc()}
             answers.write(json.dumps({"index": unit["index"], **envelope}) + "\n")
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
