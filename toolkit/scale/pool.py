@@ -17,6 +17,7 @@ import selectors
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from toolkit.export.isolation import child_pythonpath, describe_exit, stop_child
@@ -61,19 +62,17 @@ def _score(unit: dict, worker: _Worker, others: list[_Worker]) -> int:
     return score + (1 if model in worker.warm else 0)
 
 
-def _worth_starting(unit: dict, worker: _Worker, others: list[_Worker], pending: list[dict],
+def _worth_starting(target: str, worker: _Worker, others: list[_Worker], waiting: int,
                     seconds: dict[str, list[float]]) -> bool:
-    """Whether `worker` should start the runtimes of the unit's target, which others already run.
+    """Whether `worker` should start the runtimes of `target` (with `waiting` units pending), which others run.
 
     Only when the warm workers cannot take every pending unit of that target next, or when its units are
     long (then waiting for a warm worker costs more than starting Node, Chromium or qemu here, a few seconds).
     Measured on four small models: a cold worker taking the last unit beside a warm busy one added 1.8 s.
     """
-    target = affinity(unit)[0]
     warm = [other for other in others if target in other.warm]
     if target in worker.warm or not warm:
         return True
-    waiting = sum(1 for other in pending if affinity(other)[0] == target)
     durations = seconds.get(target, [])
     return waiting > len(warm) or (bool(durations) and sum(durations) / len(durations) >= COLD_START_WORTH_S)
 
@@ -81,7 +80,9 @@ def _worth_starting(unit: dict, worker: _Worker, others: list[_Worker], pending:
 def _pick(pending: list[dict], worker: _Worker, workers: list[_Worker], seconds: dict[str, list[float]]) -> dict | None:
     """The unit `worker` takes next (removed from `pending`), or None: it waits for a better one."""
     others = [w for w in workers if w is not worker]
-    able = [i for i in range(len(pending)) if _worth_starting(pending[i], worker, others, pending, seconds)]
+    waiting = Counter(affinity(unit)[0] for unit in pending)  # once per pick: a zoo has hundreds of units
+    worth = {target: _worth_starting(target, worker, others, count, seconds) for target, count in waiting.items()}
+    able = [i for i in range(len(pending)) if worth[affinity(pending[i])[0]]]
     if not able:
         return None
     return pending.pop(max(able, key=lambda i: (_score(pending[i], worker, others), -i)))
