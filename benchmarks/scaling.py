@@ -85,7 +85,7 @@ def speedup(rounds: int, with_ray: bool) -> None:
 
 def zoo(jobs: int, report: Path) -> None:
     from models import reference_names
-    from toolkit.api.scaling import _perform, _request
+    from toolkit.api.scaling import _perform, unit_request
     from toolkit.export.layout import plan_exports
     from toolkit.plugins import load_plugins
     from toolkit.runtimes.variants import runtime_variants
@@ -107,8 +107,7 @@ def zoo(jobs: int, report: Path) -> None:
     callbacks = Callbacks(on_unit=on_unit, on_dispatch=lambda unit, pid: first_dispatch or first_dispatch.append(
         time.perf_counter() - started))
     out = Path(tempfile.mkdtemp(prefix="scaling-zoo-"))
-    run_units(names, plan_exports(("all",), ("all",)), "parity", {**_request(out, False, {}, None, False, None),
-              "runtimes": None, "inputs": None, "verdict": None}, Scale(jobs=jobs), _perform(),
+    run_units(names, plan_exports(("all",), ("all",)), "parity", unit_request(out), Scale(jobs=jobs), _perform(),
               lambda target: [v.label for v in variants if v.target == target], callbacks)
     wall = time.perf_counter() - started
     report.write_text(json.dumps({"jobs": jobs, "wall_s": wall, "startup_s": first_dispatch[0], "units": units},

@@ -87,7 +87,7 @@ def test_jobs_2_reuses_what_a_serial_run_exported(user_zoo, tmp_path):
 def test_a_worker_killed_mid_run_becomes_error_rows(user_zoo, tmp_path):
     """SIGKILL one worker just after it took a unit (as the out-of-memory killer would): that unit's rows say
     so, every other unit still runs on a fresh worker, and its staging folder is swept."""
-    from toolkit.api.scaling import _perform, _request
+    from toolkit.api.scaling import _perform, unit_request
     from toolkit.export.layout import plan_exports
     from toolkit.scale.run import Callbacks, Scale, run_units
 
@@ -100,8 +100,7 @@ def test_a_worker_killed_mid_run_becomes_error_rows(user_zoo, tmp_path):
             killed.append(unit)
             threading.Timer(0.05, os.kill, (pid, signal.SIGKILL)).start()
 
-    request = {**_request(tmp_path / "out", False, {}, layers, False, None), "runtimes": ["litert", "onnxruntime"],
-               "inputs": None, "verdict": None}
+    request = unit_request(tmp_path / "out", custom_objects=layers, runtimes=["litert", "onnxruntime"])
     exports, rows = run_units(models, plan_exports(["onnx", "tflite"], ["none"]), "parity", request, Scale(jobs=2),
                               _perform(), lambda target: ["onnxruntime" if target == "onnx" else "litert"],
                               Callbacks(on_dispatch=kill_third))

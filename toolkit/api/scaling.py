@@ -7,6 +7,7 @@ units, toolkit/scale/ runs them in workers, and the rows come back in the serial
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -57,11 +58,17 @@ def _spec(model: ModelRef) -> str:
     return _absolute(text) if text.endswith(".keras") or Path(text).exists() else text
 
 
-def _request(out_dir: Path, force: bool, options: dict | None, custom_objects: Path | None, unsafe: bool,
-             input_range: InputRange | None) -> dict:
+def unit_request(out_dir: Path, *, force: bool = False, options: dict | None = None,
+                 custom_objects: Path | None = None, unsafe: bool = False, input_range: InputRange | None = None,
+                 runtimes: Sequence[str] | None = None, inputs: Path | None = None,
+                 verdict: VerdictSettings | None = None) -> dict:
+    """What every unit of a run shares, as JSON (toolkit/scale/perform.py reads it); the parity keys are
+    unused by export units."""
     options = {name: _absolute(value) if name == "calibration" else value for name, value in (options or {}).items()}
     return {"out_dir": _absolute(out_dir), "force": force, "options": options, "unsafe": unsafe,
-            "custom_objects": _absolute(custom_objects), "input_range": list(input_range) if input_range else None}
+            "custom_objects": _absolute(custom_objects), "input_range": list(input_range) if input_range else None,
+            "runtimes": list(runtimes) if runtimes else None, "inputs": _absolute(inputs),
+            "verdict": dataclasses.asdict(verdict) if verdict else None}
 
 
 def _perform() -> Callable[[dict], dict]:
@@ -84,7 +91,8 @@ def export_models(models: Sequence[ModelRef], targets: Sequence[str] = ("saved_m
     from toolkit.scale.run import run_units
 
     pairs = plan_exports(targets, quantizations)
-    request = _request(out_dir, force, options, custom_objects, unsafe, input_range)
+    request = unit_request(out_dir, force=force, options=options, custom_objects=custom_objects, unsafe=unsafe,
+                           input_range=input_range)
     callbacks = Callbacks(on_dispatch=lambda unit, pid: on_start and on_start(unit["target"], unit["quantization"]))
     exports, _ = run_units([_spec(m) for m in models], pairs, "export", request, scale, _perform(), lambda t: [],
                            callbacks)
@@ -113,9 +121,8 @@ def check_parity_models(models: Sequence[ModelRef], targets: Sequence[str] = ("a
     pairs = plan_exports(targets, quantizations)
     variants = runtime_variants(runtimes)
     _require_runtime_for_each_target(pairs, variants, runtimes)
-    request = {**_request(out_dir, force, options, custom_objects, unsafe, input_range), "runtimes": runtimes and list(runtimes),
-               "inputs": _absolute(inputs), "verdict": verdict and {"tasks": verdict.tasks, "min_top1": verdict.min_top1,
-                                                                     "min_sqnr_db": verdict.min_sqnr_db}}
+    request = unit_request(out_dir, force=force, options=options, custom_objects=custom_objects, unsafe=unsafe,
+                           input_range=input_range, runtimes=runtimes, inputs=inputs, verdict=verdict)
     callbacks = Callbacks(on_dispatch=lambda unit, pid: on_start and on_start(unit["target"], unit["quantization"]),
                           on_total=on_total, on_row=on_row)
     exports, rows = run_units([_spec(m) for m in models], pairs, "parity", request, scale, _perform(),
