@@ -44,11 +44,6 @@ class Scale:
     def parallel(self) -> bool:
         return self.jobs > 1 or self.ray is not None
 
-    def describe(self) -> str:
-        if self.ray is None:
-            return f"{self.jobs} worker processes"
-        return f"Ray at {self.ray}" if self.ray else "a local Ray instance"
-
 
 def check_model_names(models: Sequence[str]) -> None:
     """Two models filed under one name would share OUT/<name>/: refused before anything runs."""

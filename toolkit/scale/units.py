@@ -17,8 +17,6 @@ from toolkit.export.layout import artifact_dir
 from toolkit.export.run import ExportResult
 from toolkit.parity.run import ParityRow
 
-KINDS = ("check", "export", "parity")
-
 
 def model_name(spec: str) -> str:
     """The name artifacts are filed under, without loading the model: a reference name, or the file's stem
